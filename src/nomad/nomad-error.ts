@@ -1,0 +1,65 @@
+// The single place where Nomad's HTTP answers and Node's socket errors become ProviderErrors.
+// Nomad error bodies are plain text (e.g. "job not found", "Permission denied"), not JSON.
+
+import { Code, ProviderError } from "../errors.js";
+
+/** Translates a non-2xx Nomad answer. `what` names the call for the message, e.g. "read job cp-x". */
+export function errorFromStatus(status: number, body: string, what: string): ProviderError {
+  const text = body.trim().slice(0, 2048) || `HTTP ${status}`;
+  const message = `nomad: ${what}: ${text}`;
+  let code: Code;
+  if (status === 400 || status === 422) code = /already exists|exists/i.test(text) ? Code.AlreadyExists : Code.InvalidArgument;
+  else if (status === 401) code = Code.Unauthenticated;
+  else if (status === 403) code = Code.PermissionDenied;
+  else if (status === 404) code = Code.NotFound;
+  else if (status === 409) code = Code.AlreadyExists;
+  else if (status === 429) code = Code.ResourceExhausted;
+  else if (status === 408 || status === 504) code = Code.DeadlineExceeded;
+  else if (status >= 500) code = Code.Unavailable;
+  else code = Code.Unknown;
+  return new ProviderError(code, message, { httpStatus: status });
+}
+
+const unavailableCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+  "UND_ERR_DESTROYED",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_INFO",
+  "UND_ERR_RES_CONTENT_LENGTH_MISMATCH",
+]);
+
+const timeoutCodes = new Set(["ETIMEDOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+
+/** Translates a failure to talk to Nomad at all (socket errors, aborts, timeouts). */
+export function errorFromNetwork(err: unknown, what: string, signal?: AbortSignal): ProviderError {
+  if (err instanceof ProviderError) return err;
+  if (signal?.aborted) {
+    const reason = signal.reason as { name?: string } | undefined;
+    const timedOut = reason?.name === "TimeoutError" || (reason instanceof ProviderError && reason.code === Code.DeadlineExceeded);
+    return new ProviderError(
+      timedOut ? Code.DeadlineExceeded : Code.Canceled,
+      `nomad: ${what}: ${timedOut ? "deadline exceeded" : "canceled"}`,
+      { cause: err },
+    );
+  }
+  const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
+  const code = e?.code ?? e?.cause?.code ?? "";
+  if (timeoutCodes.has(code) || e?.name === "TimeoutError") {
+    return new ProviderError(Code.DeadlineExceeded, `nomad: ${what}: timed out (${code || "timeout"})`, { cause: err });
+  }
+  if (unavailableCodes.has(code) || code.startsWith("UND_ERR") || code.startsWith("E")) {
+    return new ProviderError(Code.Unavailable, `nomad: ${what}: ${code}${e?.message ? ` ${e.message}` : ""}`.trim(), {
+      cause: err,
+    });
+  }
+  if (e?.name === "AbortError") return new ProviderError(Code.Canceled, `nomad: ${what}: canceled`, { cause: err });
+  return new ProviderError(Code.Unavailable, `nomad: ${what}: ${e?.message ?? String(err)}`, { cause: err });
+}

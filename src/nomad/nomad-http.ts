@@ -1,0 +1,210 @@
+// The transport to Nomad's HTTP API: base address, TLS, token, region and namespace on every call, AbortSignal
+// threaded into every undici request, error translation in one place (nomad-error.ts). Typed endpoint modules
+// (jobs.ts, allocations.ts, ...) build paths and call request()/stream(); nothing else in the plugin builds URLs.
+
+import { Agent, request as undiciRequest, type Dispatcher } from "undici";
+import type { Readable } from "node:stream";
+import { errorFromNetwork, errorFromStatus } from "./nomad-error.js";
+
+export interface NomadTlsOptions {
+  /** PEM CA bundle to verify Nomad's certificate. */
+  ca?: string;
+  /** PEM client certificate and key for mTLS. */
+  cert?: string;
+  key?: string;
+  serverName?: string;
+  skipVerify?: boolean;
+}
+
+export interface NomadHttpOptions {
+  /** e.g. http://127.0.0.1:4646 */
+  address: string;
+  token?: string;
+  region?: string;
+  namespace?: string;
+  tls?: NomadTlsOptions;
+  /** Per-request timeout when the caller gives no signal with a deadline (ms). Default 60 s. */
+  defaultTimeoutMs?: number;
+  dispatcher?: Dispatcher;
+}
+
+export type Query = Record<string, string | number | boolean | undefined | string[]>;
+
+export interface RequestOptions {
+  query?: Query;
+  /** JSON-encoded as the request body. */
+  body?: unknown;
+  signal?: AbortSignal;
+  /** Describes the call in error messages, e.g. "read job cp-x". Default "<METHOD> <path>". */
+  what?: string;
+  /** Skip the namespace/region query parameters (agent and status endpoints). */
+  global?: boolean;
+  headers?: Record<string, string>;
+}
+
+export interface NomadResponse<T> {
+  status: number;
+  body: T;
+  /** X-Nomad-Index, for blocking queries. */
+  index: bigint | undefined;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface NomadStream {
+  status: number;
+  body: Readable;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export class NomadHttp {
+  readonly address: URL;
+  readonly region: string;
+  readonly namespace: string;
+  readonly #token: string | undefined;
+  readonly #dispatcher: Dispatcher;
+  readonly #defaultTimeoutMs: number;
+  readonly tls: NomadTlsOptions | undefined;
+
+  constructor(options: NomadHttpOptions) {
+    this.address = new URL(options.address);
+    this.region = options.region ?? "global";
+    this.namespace = options.namespace ?? "default";
+    this.#token = options.token || undefined;
+    this.#defaultTimeoutMs = options.defaultTimeoutMs ?? 60_000;
+    this.tls = options.tls;
+    this.#dispatcher =
+      options.dispatcher ??
+      new Agent({
+        connections: 64,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        // Log and event streams idle for long stretches between heartbeats; the caller's signal bounds them.
+        bodyTimeout: 0,
+        headersTimeout: 0,
+        connect: tlsConnectOptions(options.tls),
+      });
+  }
+
+  /** Headers that authenticate a call (also used for the exec WebSocket). Never log them. */
+  authHeaders(): Record<string, string> {
+    return this.#token ? { "X-Nomad-Token": this.#token } : {};
+  }
+
+  get dispatcher(): Dispatcher {
+    return this.#dispatcher;
+  }
+
+  /** Builds the absolute URL of an API path with region/namespace (unless global) and the query. */
+  url(path: string, query: Query = {}, global = false): URL {
+    const u = new URL(path, this.address);
+    if (!global) {
+      if (this.region && query.region === undefined) u.searchParams.set("region", this.region);
+      if (this.namespace && query.namespace === undefined) u.searchParams.set("namespace", this.namespace);
+    }
+    for (const [k, v] of Object.entries(query)) {
+      if (v === undefined) continue;
+      if (Array.isArray(v)) for (const item of v) u.searchParams.append(k, item);
+      else u.searchParams.set(k, String(v));
+    }
+    return u;
+  }
+
+  /** A JSON request. Non-2xx answers throw a ProviderError with the mapped code. */
+  async request<T>(method: Dispatcher.HttpMethod, path: string, options: RequestOptions = {}): Promise<NomadResponse<T>> {
+    const what = options.what ?? `${method} ${path}`;
+    const signal = this.#signal(options.signal);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await undiciRequest(this.url(path, options.query, options.global), {
+        method,
+        dispatcher: this.#dispatcher,
+        signal,
+        headers: this.#headers(options),
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      });
+    } catch (err) {
+      throw this.#scrub(errorFromNetwork(err, what, signal));
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw this.#scrub(errorFromNetwork(err, what, signal));
+    }
+    if (res.statusCode < 200 || res.statusCode >= 300) throw this.#scrub(errorFromStatus(res.statusCode, text, what));
+    let body: T;
+    try {
+      body = (text === "" ? undefined : JSON.parse(text)) as T;
+    } catch {
+      throw this.#scrub(errorFromStatus(502, `malformed JSON from Nomad: ${text.slice(0, 200)}`, what));
+    }
+    return { status: res.statusCode, body, index: parseIndex(res.headers["x-nomad-index"]), headers: res.headers };
+  }
+
+  /** A streaming request (logs, event stream). The caller consumes body and must destroy it when done. */
+  async stream(method: Dispatcher.HttpMethod, path: string, options: RequestOptions = {}): Promise<NomadStream> {
+    const what = options.what ?? `${method} ${path}`;
+    const signal = options.signal;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await undiciRequest(this.url(path, options.query, options.global), {
+        method,
+        dispatcher: this.#dispatcher,
+        signal,
+        headers: this.#headers(options),
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      });
+    } catch (err) {
+      throw this.#scrub(errorFromNetwork(err, what, signal));
+    }
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      const text = await res.body.text().catch(() => "");
+      throw this.#scrub(errorFromStatus(res.statusCode, text, what));
+    }
+    return { status: res.statusCode, body: res.body, headers: res.headers };
+  }
+
+  async close(): Promise<void> {
+    await this.#dispatcher.close();
+  }
+
+  #headers(options: RequestOptions): Record<string, string> {
+    return {
+      ...(options.body === undefined ? {} : { "content-type": "application/json" }),
+      ...options.headers,
+      ...this.authHeaders(),
+    };
+  }
+
+  /** The caller's signal, or a default timeout so no request can hang forever. */
+  #signal(signal: AbortSignal | undefined): AbortSignal {
+    const timeout = AbortSignal.timeout(this.#defaultTimeoutMs);
+    return signal ? AbortSignal.any([signal, timeout]) : timeout;
+  }
+
+  /** Guarantees the token never leaves in an error message. */
+  #scrub<E extends Error>(err: E): E {
+    const token = this.#token;
+    if (token && err.message.includes(token)) {
+      err.message = err.message.split(token).join("[redacted]");
+    }
+    return err;
+  }
+}
+
+function parseIndex(value: string | string[] | undefined): bigint | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v || !/^\d+$/.test(v)) return undefined;
+  return BigInt(v);
+}
+
+function tlsConnectOptions(tls: NomadTlsOptions | undefined): Agent.Options["connect"] {
+  if (!tls) return undefined;
+  return {
+    ca: tls.ca,
+    cert: tls.cert,
+    key: tls.key,
+    servername: tls.serverName,
+    rejectUnauthorized: !tls.skipVerify,
+  };
+}

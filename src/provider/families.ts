@@ -1,0 +1,6 @@
+// The RPC families of this build. A family is listed here only when its RPCs work end to end against Nomad
+// (and its tests prove it); its capabilities then appear in Capabilities automatically.
+
+import type { RpcFamily } from "./provider-service.js";
+
+export const families: RpcFamily[] = [];

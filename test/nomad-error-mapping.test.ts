@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { Code } from "../src/errors.js";
+import { errorFromNetwork, errorFromStatus } from "../src/nomad/nomad-error.js";
+
+const fixture = (name: string) => readFileSync(new URL(`../../shared/nomad-fixtures/${name}`, import.meta.url), "utf8");
+
+describe("Nomad HTTP answers become one error type with a gRPC-mappable code", () => {
+  it("maps the recorded 404 and 403 bodies", () => {
+    const notFound = errorFromStatus(404, fixture("GET_v1_job_ID.404.txt"), "read job cp-x");
+    expect(notFound.code).toBe(Code.NotFound);
+    expect(notFound.message).toBe("nomad: read job cp-x: job not found");
+    const denied = errorFromStatus(403, fixture("GET_v1_nodes.403.txt"), "list nodes");
+    expect(denied.code).toBe(Code.PermissionDenied);
+    expect(denied.message).toContain("Permission denied");
+  });
+
+  it("maps validation, conflicts and server failures", () => {
+    expect(errorFromStatus(400, "1 error occurred: group count must be >= 0", "register").code).toBe(Code.InvalidArgument);
+    expect(errorFromStatus(409, "conflict", "register").code).toBe(Code.AlreadyExists);
+    expect(errorFromStatus(500, "rpc error: No cluster leader", "read").code).toBe(Code.Unavailable);
+  });
+
+  it("maps socket failures and aborts", () => {
+    const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
+    expect(errorFromNetwork(refused, "health").code).toBe(Code.Unavailable);
+    const ac = new AbortController();
+    ac.abort(new DOMException("deadline", "TimeoutError"));
+    expect(errorFromNetwork(new Error("aborted"), "health", ac.signal).code).toBe(Code.DeadlineExceeded);
+    const cancel = new AbortController();
+    cancel.abort();
+    expect(errorFromNetwork(new Error("aborted"), "health", cancel.signal).code).toBe(Code.Canceled);
+  });
+});
