@@ -1,0 +1,174 @@
+// Turns a protobuf-es GenService plus a handwritten ServiceImpl into what grpc-js serves: one MethodDefinition per
+// method (path /pkg.Service/Method, protobuf-es binary codec) and one grpc-js handler that gives the implementation
+// a CallContext, writes streams with backpressure and maps every failure to a status through status-mapping.ts.
+
+import type {
+  handleBidiStreamingCall,
+  handleClientStreamingCall,
+  handleServerStreamingCall,
+  handleUnaryCall,
+  MethodDefinition,
+  ServiceDefinition,
+  UntypedHandleCall,
+  UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type MessageShape } from "@bufbuild/protobuf";
+import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
+import type { Writable } from "node:stream";
+import type { Logger } from "../log.js";
+import { Code, ProviderError } from "../errors.js";
+import { createCallContext, type LiveCallContext } from "./call-context.js";
+import type { CallKind, CallRegistry } from "./call-registry.js";
+import type { CallContext, ServiceImpl } from "./service-impl.js";
+import { isClientFacing, toGrpcStatus, type GrpcStatusError } from "./status-mapping.js";
+import { incoming } from "./incoming-messages.js";
+
+export interface BridgeOptions {
+  registry: CallRegistry;
+  log: Logger;
+  /** Runs before every handler; throw a ProviderError (e.g. UNAUTHENTICATED) to refuse the call. */
+  authorize?: (ctx: CallContext, method: DescMethod) => void;
+}
+
+export interface BridgedService {
+  definition: ServiceDefinition;
+  implementation: UntypedServiceImplementation;
+}
+
+/** The grpc-js path of a method: /package.Service/Method. */
+export function methodPath(method: DescMethod): string {
+  return `/${method.parent.typeName}/${method.name}`;
+}
+
+export function bridgeService<S extends GenService<GenServiceMethods>>(
+  service: S,
+  impl: ServiceImpl<S>,
+  options: BridgeOptions,
+): BridgedService {
+  const definition: Record<string, MethodDefinition<unknown, unknown>> = {};
+  const implementation: UntypedServiceImplementation = {};
+  const handlers = impl as Record<string, (...args: never[]) => unknown>;
+  for (const method of service.methods) {
+    const handler = handlers[method.localName];
+    if (!handler) throw new Error(`bridgeService: ${method.parent.typeName} has no handler for ${method.localName}`);
+    definition[method.localName] = methodDefinition(method);
+    implementation[method.localName] = grpcHandler(method, handler.bind(impl) as AnyHandler, options);
+  }
+  return { definition: definition as ServiceDefinition, implementation };
+}
+
+function methodDefinition(method: DescMethod): MethodDefinition<unknown, unknown> {
+  return {
+    path: methodPath(method),
+    requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+    responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+    requestSerialize: serializer(method.input),
+    requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
+    responseSerialize: serializer(method.output),
+    responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
+    originalName: method.localName,
+  };
+}
+
+function serializer(schema: DescMessage) {
+  return (value: unknown) => Buffer.from(toBinary(schema, create(schema, value as MessageShape<DescMessage>)));
+}
+
+type AnyHandler = (input: unknown, ctx: CallContext) => unknown;
+
+function grpcHandler(method: DescMethod, handler: AnyHandler, options: BridgeOptions): UntypedHandleCall {
+  switch (method.methodKind) {
+    case "unary":
+      return ((call, callback) => {
+        void runCall(call, "unary", method, options, async (ctx) => {
+          const out = await (handler(call.request, ctx) as Promise<unknown>);
+          callback(null, out);
+        }, (status) => callback(status));
+      }) satisfies handleUnaryCall<unknown, unknown>;
+    case "server_streaming":
+      return ((call) => {
+        void runCall(call, "stream", method, options, async (ctx) => {
+          await writeAll(call, handler(call.request, ctx) as AsyncIterable<unknown>, ctx.signal);
+          call.end();
+        }, (status) => call.emit("error", status));
+      }) satisfies handleServerStreamingCall<unknown, unknown>;
+    case "client_streaming":
+      return ((call, callback) => {
+        void runCall(call, "stream", method, options, async (ctx) => {
+          const out = await (handler(incoming(call, ctx.signal), ctx) as Promise<unknown>);
+          callback(null, out);
+        }, (status) => callback(status));
+      }) satisfies handleClientStreamingCall<unknown, unknown>;
+    case "bidi_streaming":
+      return ((call) => {
+        void runCall(call, "stream", method, options, async (ctx) => {
+          await writeAll(call, handler(incoming(call, ctx.signal), ctx) as AsyncIterable<unknown>, ctx.signal);
+          call.end();
+        }, (status) => call.emit("error", status));
+      }) satisfies handleBidiStreamingCall<unknown, unknown>;
+  }
+}
+
+async function runCall(
+  call: Parameters<typeof createCallContext>[0],
+  kind: CallKind,
+  method: DescMethod,
+  options: BridgeOptions,
+  body: (ctx: LiveCallContext) => Promise<void>,
+  fail: (status: GrpcStatusError) => void,
+): Promise<void> {
+  const ctx = createCallContext(call);
+  let done: (() => void) | undefined;
+  try {
+    done = options.registry.begin(ctx, kind);
+    options.authorize?.(ctx, method);
+    await body(ctx);
+  } catch (err) {
+    // Once the call's signal fired, its reason (cancel, deadline, shutdown) is the truth, whatever the handler threw.
+    const cause = ctx.signal.aborted && ctx.signal.reason instanceof ProviderError ? ctx.signal.reason : err;
+    logFailure(options.log, method, err, cause);
+    fail(toGrpcStatus(cause));
+  } finally {
+    ctx.dispose();
+    done?.();
+  }
+}
+
+function logFailure(log: Logger, method: DescMethod, err: unknown, cause: unknown): void {
+  const fields = { method: methodPath(method) };
+  if (!isClientFacing(cause)) {
+    log.error("handler failed unexpectedly", { ...fields, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+  } else if (cause.code === Code.Internal || cause.code === Code.Unknown) {
+    log.error("call failed", { ...fields, code: Code[cause.code], error: cause.message });
+  } else {
+    log.debug("call failed", { ...fields, code: Code[cause.code], error: cause.message });
+  }
+}
+
+/** Writes every message of the handler's stream, waiting for the transport to drain when its buffer is full. */
+async function writeAll(call: Writable, messages: AsyncIterable<unknown>, signal: AbortSignal): Promise<void> {
+  for await (const message of messages) {
+    if (signal.aborted) throw signal.reason;
+    if (!call.write(message)) await drained(call, signal);
+  }
+}
+
+/** Resolves on 'drain'; rejects with the abort reason, or when the call closes first (a cancelled call never drains). */
+function drained(call: Writable, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const settle = (err?: unknown) => {
+      call.off("drain", onDrain).off("close", onClose);
+      signal.removeEventListener("abort", onAbort);
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onDrain = () => settle();
+    const onClose = () => settle(new ProviderError(Code.Canceled, "the call closed while writing"));
+    const onAbort = () => settle(signal.reason);
+    call.on("drain", onDrain).on("close", onClose);
+    signal.addEventListener("abort", onAbort);
+    if (signal.aborted) onAbort();
+  });
+}
+
+
