@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds the Go go-plugin host offline from Debian's packages (see .ci/install-interop-deps): GOPATH mode, no module
+# downloads. The ProviderService stubs are generated from the repo's proto with Debian's protoc, protoc-gen-go and
+# protoc-gen-go-grpc into the work dir on every build, so no generated Go code is committed.
+#
+# Usage: build.sh <work dir> <output binary>. The work dir keeps Go's build cache between runs (a cold build of
+# grpc-go takes most of the time).
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../../.." && pwd)"
+work="$1"
+out="$2"
+
+for tool in go protoc protoc-gen-go protoc-gen-go-grpc; do
+  command -v "$tool" >/dev/null || { echo "go-host: $tool is missing; run .ci/install-interop-deps" >&2; exit 3; }
+done
+
+gopath="$work/gopath"
+stubs="$gopath/src/nomadprovider/providerv1"
+src="$gopath/src/nomadprovider/gohost"
+rm -rf "$stubs" "$src"
+mkdir -p "$stubs" "$src"
+
+# The proto has no go_package: map it to a GOPATH import path here instead of adding Go specifics to the contract.
+map="Mctrlplane/provider/v1/provider.proto=nomadprovider/providerv1"
+protoc -I "$repo/proto" \
+  --go_out="$gopath/src" --go_opt="$map" \
+  --go-grpc_out="$gopath/src" --go-grpc_opt="$map" \
+  "$repo/proto/ctrlplane/provider/v1/provider.proto"
+
+cp "$here"/*.go "$src/"
+export GO111MODULE=off GOPATH="$gopath:/usr/share/gocode" GOCACHE="$work/gocache" GOFLAGS=
+go build -o "$out" nomadprovider/gohost
