@@ -1,0 +1,37 @@
+// The instance lifecycle family: Provision, Deprovision, Start, Stop, Restart, Status, WatchStatus, Scale.
+
+import type { RpcFamily } from "./provider-service.js";
+import { provision } from "./provision.js";
+import { deprovision, restart, start, stop } from "./lifecycle.js";
+import { readInstanceStatus } from "./status.js";
+import { scale } from "./scale.js";
+import { statusHub, watchInstanceStatus } from "./watch-status.js";
+import { jobIdFor } from "./instance-id.js";
+
+export const lifecycleFamily: RpcFamily = {
+  capabilities: ["provision", "scale"],
+  handlers: (deps) => {
+    const log = deps.log.child("lifecycle");
+    const d = { ...deps, log };
+    const hub = statusHub(deps.nomad, log);
+    return {
+      provision: (req, ctx) => provision(d, req, ctx),
+      deprovision: (req, ctx) => deprovision(d, req.instanceId, ctx),
+      start: (req, ctx) => start(d, req.instanceId, ctx),
+      stop: (req, ctx) => stop(d, req.instanceId, ctx),
+      restart: async (req, ctx) => {
+        const r = await restart(d, req, ctx);
+        return { state: r.state, restartedAllocations: r.restarted, message: r.message };
+      },
+      status: async (req, ctx) => {
+        const jobId = jobIdFor(req.instanceId);
+        return { status: (await readInstanceStatus(deps.nomad, jobId, ctx.signal)).status };
+      },
+      watchStatus: async function* (req, ctx) {
+        const jobId = jobIdFor(req.instanceId);
+        for await (const status of watchInstanceStatus(hub, deps.nomad, jobId, ctx.signal)) yield { status };
+      },
+      scale: (req, ctx) => scale(d, req, ctx),
+    };
+  },
+};

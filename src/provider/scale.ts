@@ -1,0 +1,76 @@
+// Scale: replicas go through Nomad's scale endpoint (no new job version, allowed where Nomad allows it);
+// cpu/memory/disk of one service are a new job version registered with PreserveCounts so they never undo a scale.
+
+import type { ScaleRequest } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
+import type { CallContext } from "../grpc/service-impl.js";
+import { invalidArgument } from "../errors.js";
+import { readJob, registerJob, scaleJobGroup } from "../nomad/jobs.js";
+import type { Job, Task } from "../nomad/types.js";
+import type { ProviderDeps } from "./provider-deps.js";
+import { jobIdFor } from "./instance-id.js";
+import { instanceGroup, taskRole } from "./status.js";
+import { validateResources } from "./validation.js";
+import { cpuMhz } from "./job-builder.js";
+
+export interface ScaleAnswer {
+  providerRef: string;
+  replicas: number;
+  jobVersion: bigint;
+  message: string;
+}
+
+export async function scale(deps: ProviderDeps, req: ScaleRequest, ctx: CallContext): Promise<ScaleAnswer> {
+  const jobId = jobIdFor(req.instanceId);
+  const r = req.resources;
+  if (!r) throw invalidArgument("resources", "required");
+  validateResources(r, "resources", true);
+  if (r.gpu) throw invalidArgument("resources.gpu", "GPUs cannot be changed by Scale");
+  const changesResources = r.cpuMillis > 0 || r.memoryMb > 0 || r.diskMb > 0;
+  if (!changesResources && r.replicas === undefined) throw invalidArgument("resources", "nothing to change");
+
+  const { nomad } = deps;
+  const { value: job } = await readJob(nomad, jobId, { signal: ctx.signal });
+  const group = instanceGroup(job);
+  if (!group) throw invalidArgument("instance_id", `job ${jobId} has no task group`);
+  const task = scaledTask(group.Tasks, req.serviceName);
+
+  if (!changesResources) {
+    await scaleJobGroup(nomad, jobId, group.Name, r.replicas!, { signal: ctx.signal, message: `ctrlplane: replicas ${r.replicas}` });
+    return { providerRef: jobId, replicas: r.replicas!, jobVersion: BigInt(job.Version ?? 0), message: `replicas set to ${r.replicas}` };
+  }
+
+  const updated: Job = structuredClone(job);
+  const g = instanceGroup(updated)!;
+  const t = g.Tasks.find((x) => x.Name === task.Name)!;
+  t.Resources = { ...t.Resources };
+  const cpu = cpuMhz(r.cpuMillis, deps.settings.cpuMhzPerCore);
+  if (cpu !== undefined) t.Resources.CPU = cpu;
+  if (r.memoryMb > 0) t.Resources.MemoryMB = r.memoryMb;
+  if (r.diskMb > 0) g.EphemeralDisk = { ...g.EphemeralDisk, SizeMB: Math.max(r.diskMb, g.EphemeralDisk?.SizeMB ?? 0) };
+  if (r.replicas !== undefined) g.Count = r.replicas;
+  await registerJob(nomad, updated, {
+    enforceIndex: job.JobModifyIndex ?? 0,
+    preserveCounts: r.replicas === undefined,
+    signal: ctx.signal,
+  });
+  const { value: after } = await readJob(nomad, jobId, { signal: ctx.signal });
+  const replicas = instanceGroup(after)?.Count ?? g.Count;
+  return {
+    providerRef: jobId,
+    replicas,
+    jobVersion: BigInt(after.Version ?? 0),
+    message: `resources of ${task.Name} updated (job version ${after.Version ?? 0})`,
+  };
+}
+
+function scaledTask(tasks: Task[], serviceName: string): Task {
+  if (!serviceName) {
+    const main = tasks.find((t) => taskRole(t) === "main");
+    if (!main) throw invalidArgument("service_name", "the instance has no main service; name one");
+    return main;
+  }
+  const task = tasks.find((t) => t.Name === serviceName);
+  if (!task) throw invalidArgument("service_name", `no service "${serviceName}" in this instance`);
+  return task;
+}
+
