@@ -3,8 +3,8 @@
 # downloads. The ProviderService stubs are generated from the repo's proto with Debian's protoc, protoc-gen-go and
 # protoc-gen-go-grpc into the work dir on every build, so no generated Go code is committed.
 #
-# Usage: build.sh <work dir> <output binary>. The work dir keeps Go's build cache between runs (a cold build of
-# grpc-go takes most of the time).
+# Usage: build.sh <work dir> <output binary>. The work dir keeps Go's build cache between runs (a cold build of grpc-go
+# takes 20-30 s on 2 cores; a warm one under 1 s).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -16,10 +16,12 @@ for tool in go protoc protoc-gen-go protoc-gen-go-grpc; do
   command -v "$tool" >/dev/null || { echo "go-host: $tool is missing; run .ci/install-interop-deps" >&2; exit 3; }
 done
 
-gopath="$work/gopath"
+# A private GOPATH per build (concurrent builds never see each other's files); Go's build cache is shared and safe.
+mkdir -p "$work"
+gopath="$(mktemp -d "$work/gopath.XXXXXX")"
+trap 'rm -rf "$gopath"' EXIT
 stubs="$gopath/src/nomadprovider/providerv1"
 src="$gopath/src/nomadprovider/gohost"
-rm -rf "$stubs" "$src"
 mkdir -p "$stubs" "$src"
 
 # The proto has no go_package: map it to a GOPATH import path here instead of adding Go specifics to the contract.

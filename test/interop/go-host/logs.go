@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/grpc/status"
-
 	pb "nomadprovider/providerv1"
 )
 
@@ -89,10 +87,9 @@ func readLogs(client pb.ProviderServiceClient, report *Report, instance, marker 
 	}
 	rc.Close()
 	if err := scanner.Err(); err != nil && !found {
-		st := status.Convert(err)
-		step.Code, step.Message = st.Code().String(), st.Message()
+		step.Code, step.Message = codeOf(err)
 	} else if !found {
-		step.Code, step.Message = "MarkerNotSeen", "the stream ended before the marker line"
+		step.Code, step.Message = "MARKER_NOT_SEEN", "the stream ended before the marker line"
 	}
 	step.Ms = time.Since(start).Milliseconds()
 	report.Steps = append(report.Steps, step)

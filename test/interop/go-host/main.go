@@ -13,10 +13,13 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"io/ioutil"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -51,6 +54,7 @@ type Report struct {
 func main() {
 	provisionFile := flag.String("provision", "", "protojson ProvisionRequest; empty: skip the lifecycle steps")
 	logsMarker := flag.String("logs-marker", "", "read Logs until a line contains this text")
+	pluginStderr := flag.String("plugin-stderr", "", "also copy the plugin's raw stderr lines to this file")
 	flag.Parse()
 	if flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: go-host [flags] -- <plugin command...>")
@@ -64,6 +68,17 @@ func main() {
 		JSONFormat: true,
 	})
 
+	var rawStderr io.Writer = ioutil.Discard
+	if *pluginStderr != "" {
+		f, err := os.Create(*pluginStderr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		defer f.Close()
+		rawStderr = f
+	}
+
 	report := &Report{Steps: []Step{}, LogLines: []string{}}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
@@ -73,6 +88,7 @@ func main() {
 		AutoMTLS:         true,
 		Logger:           logger,
 		StartTimeout:     20 * time.Second,
+		Stderr:           rawStderr,
 	})
 
 	err := run(client, report, *provisionFile, *logsMarker)
@@ -175,6 +191,19 @@ func statusState(raw json.RawMessage) string {
 	return v.Status.State
 }
 
+// codeOf names a call's gRPC status the way the proto and other languages spell it (NOT_FOUND, not NotFound).
+func codeOf(err error) (string, string) {
+	st := status.Convert(err)
+	var b strings.Builder
+	for i, r := range st.Code().String() {
+		if i > 0 && unicode.IsUpper(r) {
+			b.WriteByte('_')
+		}
+		b.WriteRune(unicode.ToUpper(r))
+	}
+	return b.String(), st.Message()
+}
+
 // call runs one unary RPC with a deadline and records its outcome.
 func call(report *Report, rpc string, timeout time.Duration, fn func(ctx context.Context) (proto.Message, error)) Step {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -182,9 +211,7 @@ func call(report *Report, rpc string, timeout time.Duration, fn func(ctx context
 	start := time.Now()
 	resp, err := fn(ctx)
 	step := Step{RPC: rpc, Ms: time.Since(start).Milliseconds()}
-	st := status.Convert(err)
-	step.Code = st.Code().String()
-	step.Message = st.Message()
+	step.Code, step.Message = codeOf(err)
 	if err == nil {
 		step.Response, _ = protojson.MarshalOptions{UseEnumNumbers: false}.Marshal(resp)
 	}

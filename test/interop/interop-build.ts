@@ -1,0 +1,85 @@
+// Builds the interop programs (the Go go-plugin host, the Python stubs) from Debian's toolchain into .tmp/interop,
+// keyed by a hash of their inputs so a second run reuses them. A missing tool fails loudly: CI always installs them
+// with .ci/install-interop-deps, so a missing tool is a broken setup, never a reason to skip.
+
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+const interopDir = join(repoRoot, "test/interop");
+const proto = join(repoRoot, "proto/ctrlplane/provider/v1/provider.proto");
+const cacheDir = join(repoRoot, ".tmp/interop");
+
+/** Fails with the one fix when a tool the interop tests need is not on PATH (or at its absolute path). */
+export async function requireTools(...tools: string[]): Promise<void> {
+  const missing: string[] = [];
+  for (const tool of tools) {
+    const found = tool.startsWith("/") ? existsSync(tool) : await run("sh", ["-c", `command -v ${tool}`]).then(() => true, () => false);
+    if (!found) missing.push(tool);
+  }
+  if (missing.length > 0) {
+    throw new Error(`interop toolchain missing: ${missing.join(", ")}. Run .ci/install-interop-deps (as root) first.`);
+  }
+}
+
+function inputsHash(files: string[]): string {
+  const hash = createHash("sha256");
+  for (const file of files) hash.update(file).update(readFileSync(file));
+  return hash.digest("hex").slice(0, 16);
+}
+
+function filesIn(dir: string): string[] {
+  return readdirSync(dir)
+    .sort()
+    .map((name) => join(dir, name));
+}
+
+export interface Built {
+  path: string;
+  /** Wall-clock milliseconds the build took; 0 when a cached build was reused. */
+  buildMs: number;
+}
+
+/** The Go host binary (test/interop/go-host/build.sh), rebuilt only when its sources or the proto change. */
+export async function buildGoHost(): Promise<Built> {
+  await requireTools("go", "protoc", "protoc-gen-go", "protoc-gen-go-grpc");
+  const srcDir = join(interopDir, "go-host");
+  const binary = join(cacheDir, `go-host-${inputsHash([...filesIn(srcDir), proto])}`);
+  if (existsSync(binary)) return { path: binary, buildMs: 0 };
+
+  const start = performance.now();
+  mkdirSync(cacheDir, { recursive: true });
+  const partial = `${binary}.${process.pid}.partial`;
+  await run(join(srcDir, "build.sh"), [join(cacheDir, "go-work"), partial], { timeout: 300_000 });
+  renameSync(partial, binary);
+  return { path: binary, buildMs: Math.round(performance.now() - start) };
+}
+
+/** A directory with the Python stubs (test/interop/python/generate.sh) on sys.path's terms. */
+export async function buildPythonStubs(): Promise<Built> {
+  await requireTools("protoc", "grpc_python_plugin", "/usr/bin/python3");
+  const script = join(interopDir, "python/generate.sh");
+  const dir = join(cacheDir, `python-stubs-${inputsHash([script, proto])}`);
+  if (existsSync(join(dir, "ctrlplane/provider/v1/provider_pb2_grpc.py"))) return { path: dir, buildMs: 0 };
+
+  const start = performance.now();
+  const partial = `${dir}.${process.pid}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  await run(script, [partial], { timeout: 60_000 });
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(partial, dir);
+  return { path: dir, buildMs: Math.round(performance.now() - start) };
+}
+
+/** dist/main.js, which `npm test` builds first (pretest); a direct `npx vitest run` needs `npm run build` before. */
+export function pluginEntry(): string {
+  const entry = join(repoRoot, "dist/main.js");
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first (npm test does it in pretest)`);
+  return entry;
+}
