@@ -1,0 +1,136 @@
+// The lines of one (allocation, task, stream) with the exact log position after each line: from a position, or the
+// last N lines (tail), optionally following until told to stop. Positions feed the Logs cursor.
+
+import { LineSplitter } from "../nomad/line-splitter.js";
+import { readLog, type LogChunk, type LogPosition } from "../nomad/logs.js";
+import type { NomadHttp } from "../nomad/nomad-http.js";
+import type { FollowTarget, LogFollowHub } from "./log-follow-hub.js";
+
+export interface PositionedLine {
+  text: string;
+  /** Position right after the line (where a resumed read starts). */
+  end: LogPosition;
+}
+
+/** Either a line, or (once, first) the position the source starts from, so a cursor can name it before any line. */
+export type LineEvent = { line: PositionedLine } | { start: LogPosition };
+
+export interface LineSourceOptions {
+  nomad: NomadHttp;
+  hub: LogFollowHub;
+  target: FollowTarget;
+  from: { position: LogPosition } | { tail: number };
+  /** Keep reading new output until `stop` fires, then read what is left and end. */
+  follow?: { stop: AbortSignal };
+  signal: AbortSignal;
+  idleTimeoutMs?: number;
+}
+
+export async function* lineSource(o: LineSourceOptions): AsyncGenerator<LineEvent> {
+  let position: LogPosition;
+  if ("tail" in o.from) {
+    const tail = await tailLines(o.nomad, o.target, o.from.tail, !o.follow, o.signal, o.idleTimeoutMs);
+    yield { start: tail.start };
+    for (const line of tail.lines) yield { line };
+    if (!o.follow) return;
+    position = tail.end;
+  } else {
+    position = o.from.position;
+    yield { start: position };
+  }
+  const splitter = new PositionedSplitter();
+  const readOptions = { task: o.target.task, type: o.target.type, signal: o.signal, idleTimeoutMs: o.idleTimeoutMs };
+  if (o.follow) {
+    for await (const chunk of o.hub.follow(o.target, position, o.follow.stop, o.signal)) {
+      for (const line of splitter.push(chunk)) yield { line };
+      position = chunk.end;
+    }
+  }
+  // Without follow this is the whole read; after following it picks up what was written before the task ended.
+  for await (const chunk of readLog(o.nomad, o.target.allocId, { position }, { ...readOptions, follow: false })) {
+    for (const line of splitter.push(chunk)) yield { line };
+  }
+  const last = splitter.flush();
+  if (last) yield { line: last };
+}
+
+/** LineSplitter over positioned chunks: turns byte counts back into (file, offset) positions. */
+export class PositionedSplitter {
+  readonly #splitter = new LineSplitter();
+  #last: LogPosition | undefined;
+
+  push(chunk: LogChunk): PositionedLine[] {
+    const out: PositionedLine[] = [];
+    if (chunk.restarted) {
+      const cut = this.flush();
+      if (cut) out.push(cut);
+    }
+    const base = this.#splitter.consumed;
+    for (const l of this.#splitter.push(chunk.data)) {
+      out.push({ text: l.text, end: { file: chunk.start.file, off: chunk.start.off + (l.end - base) } });
+    }
+    this.#last = chunk.end;
+    return out;
+  }
+
+  flush(): PositionedLine | undefined {
+    const l = this.#splitter.flush();
+    return l && this.#last ? { text: l.text, end: this.#last } : undefined;
+  }
+
+  /** Position where the unfinished line (if any) starts; undefined before any chunk. */
+  get pendingStart(): LogPosition | undefined {
+    if (!this.#last) return undefined;
+    return { file: this.#last.file, off: this.#last.off - this.#splitter.pendingBytes };
+  }
+}
+
+export interface TailResult {
+  /** Position before the first returned line. */
+  start: LogPosition;
+  lines: PositionedLine[];
+  /** Where reading continues: after the last complete line (an unfinished last line is re-read by a follower). */
+  end: LogPosition;
+}
+
+/**
+ * The last `n` lines: reads a window of bytes from the end (Nomad origin=end), drops the first line of the window
+ * (it may be cut) unless the window reached the start of the log, and widens the window until it holds n lines.
+ */
+export async function tailLines(
+  nomad: NomadHttp,
+  target: FollowTarget,
+  n: number,
+  includeUnfinished: boolean,
+  signal: AbortSignal,
+  idleTimeoutMs?: number,
+): Promise<TailResult> {
+  let window = Math.max(16 * 1024, n * 128);
+  for (;;) {
+    const splitter = new PositionedSplitter();
+    let lines: PositionedLine[] = [];
+    let first: LogPosition | undefined;
+    let total = 0;
+    const chunks = readLog(nomad, target.allocId, { tailBytes: window }, { task: target.task, type: target.type, follow: false, signal, idleTimeoutMs });
+    for await (const chunk of chunks) {
+      first ??= chunk.start;
+      total += chunk.data.length;
+      for (const line of splitter.push(chunk)) lines.push(line);
+    }
+    if (!first) return { start: { file: 0, off: 0 }, lines: [], end: { file: 0, off: 0 } };
+    const fromBeginning = total < window || (first.file === 0 && first.off === 0);
+    const end = splitter.pendingStart ?? first;
+    const unfinished = splitter.flush();
+    if (includeUnfinished && unfinished) lines.push(unfinished);
+    let start = first;
+    if (!fromBeginning && lines.length > 0) start = lines.shift()!.end;
+    if (lines.length >= n || fromBeginning || window >= 1 << 30) {
+      if (lines.length > n) {
+        start = lines[lines.length - n - 1]!.end;
+        lines = lines.slice(lines.length - n);
+      }
+      return { start, lines, end };
+    }
+    window *= 4;
+  }
+}
