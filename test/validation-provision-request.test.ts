@@ -4,6 +4,7 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import {
   ProvisionRequestSchema,
   ServiceRole,
+  WorkloadKind,
   type ProvisionRequest,
 } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { validateProvisionRequest } from "../src/provider/validation.js";
@@ -55,12 +56,12 @@ describe("ProvisionRequest validation", () => {
     ["missing instance id", (r) => (r.instanceId = ""), "instance_id"],
     ["instance id unsafe for a job ID", (r) => (r.instanceId = "inst/../x"), "instance_id"],
     ["instance id too long", (r) => (r.instanceId = "a".repeat(121)), "instance_id"],
-    ["unknown kind", (r) => (r.kind = 7), "kind"],
+    ["unknown kind", (r) => (r.kind = 7 as WorkloadKind), "kind"],
     ["bad label key", (r) => (r.labels["a b"] = "x"), "labels[a b]"],
     ["no services", (r) => (r.services = []), "services"],
     ["no MAIN", (r) => (web(r).role = ServiceRole.SIDECAR), "services"],
     ["two MAINs (unspecified counts as MAIN)", (r) => (r.services[2]!.role = ServiceRole.UNSPECIFIED), "services[2].role"],
-    ["unknown role", (r) => (r.services[2]!.role = 9), "services[2].role"],
+    ["unknown role", (r) => (r.services[2]!.role = 9 as ServiceRole), "services[2].role"],
     ["empty service name", (r) => (web(r).name = ""), "services[1].name"],
     ["service name not a DNS label", (r) => (web(r).name = "Web_1"), "services[1].name"],
     ["duplicate service name", (r) => (r.services[2]!.name = "web"), "services[2].name"],

@@ -26,6 +26,10 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse, n: num
   return { urls };
 }
 
+async function* chunks(parts: Uint8Array[]) {
+  yield* parts;
+}
+
 const line = (index: number, key = `cp-${index}`) =>
   JSON.stringify({ Index: index, Events: [{ Topic: "Job", Type: "JobRegistered", Key: key, Namespace: "apps", Index: index, Payload: {} }] }) + "\n";
 
@@ -35,7 +39,7 @@ describe("event stream reader", () => {
     const bytes = new TextEncoder().encode(text);
     for (let cut = 0; cut <= bytes.length; cut++) {
       const values: unknown[] = [];
-      for await (const v of ndjson([bytes.slice(0, cut), bytes.slice(cut)])) values.push(v);
+      for await (const v of ndjson(chunks([bytes.slice(0, cut), bytes.slice(cut)]))) values.push(v);
       expect(values).toEqual([{}, { Index: 1, Events: [{ Key: "é✓" }] }, { Index: 2 }]);
     }
   });
