@@ -1,0 +1,237 @@
+// Logs: one service's output across the instance's allocations, merged in arrival order.
+//
+// Nomad's log API has no timestamps: LogsResponse.timestamp is when the plugin observed the line, and `since` drops
+// lines observed before it (so for output already written when the call starts it filters nothing, unless `since`
+// lies in the future). Without alloc_id the call reads every running allocation of the current job version; with
+// follow it also picks up allocations created later (scale, restart, deploy), ends each allocation's stream once its
+// task is dead or the allocation terminal (Nomad's own stream never closes), and ends when all of them did.
+// A cursor takes precedence over tail: entries it names resume right after their last line, allocations it does not
+// name are read from their beginning.
+
+import { create } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import {
+  LogStream,
+  LogsResponseSchema,
+  type LogsRequest,
+  type LogsResponse,
+} from "../../gen/ctrlplane/provider/v1/provider_pb.js";
+import { Code, ProviderError, invalidArgument } from "../errors.js";
+import { readAllocation } from "../nomad/allocations.js";
+import { listJobAllocations, readJob } from "../nomad/jobs.js";
+import type { LogPosition, LogType } from "../nomad/logs.js";
+import type { AllocListStub, Job } from "../nomad/types.js";
+import type { CallContext } from "../grpc/service-impl.js";
+import { jobIdFor } from "./instance-id.js";
+import type { ProviderDeps } from "./provider-deps.js";
+import type { AllocWatch } from "./alloc-watch.js";
+import type { LogFollowHub } from "./log-follow-hub.js";
+import { CursorWriter, decodeCursor, positionKey, type CursorPositions } from "./log-cursor.js";
+import { lineSource, type LineEvent } from "./log-lines.js";
+import { StreamMerger } from "./merge-streams.js";
+import { currentAllocations, hasTaskStarted, isTaskFinished, resolveTask } from "./service-target.js";
+
+export interface LogsContext {
+  deps: ProviderDeps;
+  hub: LogFollowHub;
+  watch: AllocWatch;
+  idleTimeoutMs?: number;
+}
+
+interface Plan {
+  jobId: string;
+  job: Job;
+  task: string;
+  types: LogType[];
+  cursor: CursorPositions | undefined;
+  tail: number;
+  since: number | undefined;
+}
+
+interface Tagged {
+  allocId: string;
+  type: LogType;
+  event: LineEvent;
+}
+
+export async function* streamLogs(c: LogsContext, req: LogsRequest, ctx: CallContext): AsyncGenerator<LogsResponse> {
+  const plan = await planLogs(c, req, ctx.signal);
+  const service = plan.task;
+  const writer = new CursorWriter();
+  const abort = new AbortController();
+  const onAbort = () => abort.abort(ctx.signal.reason);
+  ctx.signal.addEventListener("abort", onAbort, { once: true });
+  const allocs = new AllocSet(c, plan, abort.signal, req.follow);
+  try {
+    let existing: string[];
+    if (req.allocId) {
+      allocs.consider([(await readOwnedAllocation(c, plan, req.allocId, ctx.signal)) as AllocListStub], true);
+      existing = [req.allocId];
+    } else {
+      const list = await listJobAllocations(c.deps.nomad, plan.jobId, { signal: ctx.signal });
+      allocs.consider(currentAllocations(plan.job, list.value, req.follow), true);
+      existing = list.value.map((a) => a.ID);
+    }
+    if (req.follow) allocs.watchForChanges(req.allocId, new Set(existing));
+    for (;;) {
+      const item = await allocs.next();
+      if (!item) return;
+      const key = positionKey(item.allocId, item.type);
+      if ("start" in item.event) {
+        if (!writer.has(key)) writer.set(key, item.event.start);
+        continue;
+      }
+      const line = item.event.line;
+      writer.set(key, line.end);
+      const now = Date.now();
+      if (plan.since !== undefined && now < plan.since) continue;
+      yield create(LogsResponseSchema, {
+        timestamp: timestampFromDate(new Date(now)),
+        serviceName: service,
+        allocId: item.allocId,
+        stream: item.type === "stdout" ? LogStream.STDOUT : LogStream.STDERR,
+        line: line.text,
+        cursor: writer.encode(),
+      });
+    }
+  } finally {
+    abort.abort();
+    ctx.signal.removeEventListener("abort", onAbort);
+    allocs.close();
+  }
+}
+
+async function planLogs(c: LogsContext, req: LogsRequest, signal: AbortSignal): Promise<Plan> {
+  const jobId = jobIdFor(req.instanceId);
+  if (req.tail < 0) throw invalidArgument("tail", "must be >= 0");
+  const types: LogType[] =
+    req.stream === LogStream.STDOUT ? ["stdout"] : req.stream === LogStream.STDERR ? ["stderr"] : req.stream === LogStream.UNSPECIFIED ? ["stdout", "stderr"] : [];
+  if (types.length === 0) throw invalidArgument("stream", `unknown log stream ${req.stream}`);
+  const cursor = req.cursor ? decodeCursor(req.cursor) : undefined;
+  const since = req.since ? timestampDate(req.since).getTime() : undefined;
+  const job = (await readJob(c.deps.nomad, jobId, { signal })).value;
+  const task = resolveTask(job, req.serviceName).Name;
+  return { jobId, job, task, types, cursor, tail: req.tail, since };
+}
+
+async function readOwnedAllocation(c: LogsContext, plan: Plan, allocId: string, signal: AbortSignal) {
+  const alloc = await readAllocation(c.deps.nomad, allocId, { signal });
+  if (alloc.JobID !== plan.jobId) {
+    throw new ProviderError(Code.NotFound, `allocation ${allocId} does not belong to instance job ${plan.jobId}`);
+  }
+  return alloc;
+}
+
+interface Followed {
+  started: boolean;
+  stop: AbortController;
+}
+
+/** The allocations a Logs call reads, their line sources merged, and (with follow) their comings and goings. */
+class AllocSet {
+  readonly #merger = new StreamMerger<Tagged>();
+  readonly #followed = new Map<string, Followed>();
+  #unsubscribe: (() => void) | undefined;
+  #watchError: ProviderError | undefined;
+  #changed: (() => void) | undefined;
+
+  constructor(
+    readonly c: LogsContext,
+    readonly plan: Plan,
+    readonly signal: AbortSignal,
+    readonly follow: boolean,
+  ) {}
+
+  /** Adds allocations (initial ones, or ones that appeared later) and updates the state of known ones. */
+  consider(allocs: AllocListStub[], initial: boolean): void {
+    for (const a of allocs) {
+      let f = this.#followed.get(a.ID);
+      if (!f) {
+        if (!initial && (a.ClientStatus !== "pending" && a.ClientStatus !== "running")) continue;
+        f = { started: false, stop: new AbortController() };
+        this.#followed.set(a.ID, f);
+      }
+      const finished = isTaskFinished(a, this.plan.task);
+      if (!f.started && (!this.follow || hasTaskStarted(a, this.plan.task) || finished)) {
+        f.started = true;
+        for (const type of this.plan.types) this.#merger.add(this.#source(a.ID, type, f.stop.signal, !finished));
+      }
+      if (finished) f.stop.abort();
+    }
+    this.#changed?.();
+  }
+
+  /** Follows state changes of the allocations read, and allocations created after `existing` was listed. */
+  watchForChanges(onlyAlloc: string, existing: Set<string>): void {
+    this.#unsubscribe = this.c.watch.subscribe(this.plan.jobId, (update) => {
+      if (update instanceof ProviderError) {
+        this.#watchError = update;
+        this.#changed?.();
+        return;
+      }
+      const relevant = update.filter((a) => (onlyAlloc ? a.ID === onlyAlloc : this.#followed.has(a.ID) || !existing.has(a.ID)));
+      this.consider(relevant, false);
+    });
+  }
+
+  /** The next line or start event; undefined when every source ended and (following) no allocation is still alive. */
+  async next(): Promise<Tagged | undefined> {
+    for (;;) {
+      if (this.#watchError) throw this.#watchError;
+      if (this.#merger.size > 0) {
+        if (!this.follow) return this.#merger.next();
+        const changed = new Promise<void>((r) => (this.#changed = r));
+        const winner = await Promise.race([this.#merger.ready().then(() => "data" as const), changed.then(() => "changed" as const)]);
+        this.#changed = undefined;
+        if (winner === "data") {
+          const item = await this.#merger.next();
+          if (item) return item;
+        }
+        continue;
+      }
+      if (!this.follow || this.#allDone()) return undefined;
+      await new Promise<void>((r) => (this.#changed = r));
+      this.#changed = undefined;
+    }
+  }
+
+  #allDone(): boolean {
+    for (const f of this.#followed.values()) if (!f.stop.signal.aborted) return false;
+    return true;
+  }
+
+  close(): void {
+    this.#unsubscribe?.();
+    for (const f of this.#followed.values()) f.stop.abort();
+    this.#merger.close();
+  }
+
+  async *#source(allocId: string, type: LogType, stop: AbortSignal, follow: boolean): AsyncGenerator<Tagged> {
+    const target = { allocId, task: this.plan.task, type };
+    const cursorPosition: LogPosition | undefined = this.plan.cursor?.get(positionKey(allocId, type));
+    const from = this.plan.cursor
+      ? { position: cursorPosition ?? { file: 0, off: 0 } }
+      : this.plan.tail > 0
+        ? { tail: this.plan.tail }
+        : { position: { file: 0, off: 0 } };
+    const events = lineSource({
+      nomad: this.c.deps.nomad,
+      hub: this.c.hub,
+      target,
+      from,
+      follow: this.follow && follow ? { stop } : undefined,
+      signal: this.signal,
+      idleTimeoutMs: this.c.idleTimeoutMs,
+    });
+    try {
+      for await (const event of events) yield { allocId, type, event };
+    } catch (err) {
+      // An allocation that ended before its task ever wrote a log file has no lines; that is not an error.
+      if (err instanceof ProviderError && err.code === Code.NotFound && !this.signal.aborted) {
+        this.c.deps.log.debug("no log file", { alloc_id: allocId, type, error: err.message });
+        return;
+      }
+      throw err;
+    }
+  }
+}
