@@ -2,7 +2,6 @@
 
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { connect, createServer } from "node:net";
 import { pluginEntry } from "./interop-build.js";
 
 export interface ProgramResult {
@@ -50,27 +49,6 @@ export function lastJsonLine<T>(result: ProgramResult): T {
   }
 }
 
-async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, "close");
-  return port;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
-
 export interface StandalonePlugin {
   /** host:port for gRPC clients (plaintext h2c). */
   target: string;
@@ -80,18 +58,29 @@ export interface StandalonePlugin {
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `node dist/main.js --listen 127.0.0.1:<free port>` with extra args and waits until it accepts connections. */
+/** The address in the plugin's hclog "listening" line, once it has been written. */
+function listeningAddress(stderr: string): string | undefined {
+  for (const line of stderr.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      const record = JSON.parse(line) as Record<string, unknown>;
+      if (record["@message"] === "listening" && typeof record.address === "string") return record.address;
+    } catch {
+      // a partial line: the rest is still to come
+    }
+  }
+  return undefined;
+}
+
+/** Starts `node dist/main.js --listen 127.0.0.1:0` with extra args and waits for its "listening" log line. */
 export async function startStandalonePlugin(args: string[], env: NodeJS.ProcessEnv = {}): Promise<StandalonePlugin> {
-  const port = await freeLoopbackPort();
-  const child: ChildProcess = spawn(process.execPath, [pluginEntry(), "--listen", `127.0.0.1:${port}`, ...args], {
+  const child: ChildProcess = spawn(process.execPath, [pluginEntry(), "--listen", "127.0.0.1:0", ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let stderr = "";
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   child.stdout!.resume();
+  let stderr = "";
   const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
-
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM");
@@ -102,13 +91,24 @@ export async function startStandalonePlugin(args: string[], env: NodeJS.ProcessE
     return { code: child.exitCode, signal: child.signalCode };
   };
 
-  const deadline = Date.now() + 15_000;
-  while (!(await canConnect(port))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`standalone plugin did not start listening on 127.0.0.1:${port}\nstderr:\n${stderr}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  const address = await new Promise<string | undefined>((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), 15_000);
+    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+      const found = listeningAddress(stderr);
+      if (found) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      resolve(undefined);
+    });
+  });
+  if (!address) {
+    await stop();
+    throw new Error(`standalone plugin did not log "listening" (exit ${child.exitCode}, ${child.signalCode})\nstderr:\n${stderr}`);
   }
-  return { target: `127.0.0.1:${port}`, stderr: () => stderr, stop };
+  return { target: address, stderr: () => stderr, stop };
 }
