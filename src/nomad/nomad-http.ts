@@ -40,6 +40,9 @@ export interface RequestOptions {
   /** Skip the namespace/region query parameters (agent and status endpoints). */
   global?: boolean;
   headers?: Record<string, string>;
+  /** Non-2xx statuses that are answers rather than errors (e.g. 500 from /v1/agent/health). Their body is the
+   *  parsed JSON when it parses (Nomad may omit the JSON content type on error paths), else the raw text. */
+  acceptStatus?: readonly number[];
 }
 
 export interface NomadResponse<T> {
@@ -131,6 +134,10 @@ export class NomadHttp {
     } catch (err) {
       throw this.#scrub(errorFromNetwork(err, what, signal));
     }
+    const accepted = options.acceptStatus?.includes(res.statusCode) === true;
+    if (accepted && (res.statusCode < 200 || res.statusCode >= 300)) {
+      return { status: res.statusCode, body: parseLenient(text) as T, index: undefined, headers: res.headers };
+    }
     if (res.statusCode < 200 || res.statusCode >= 300) throw this.#scrub(errorFromStatus(res.statusCode, text, what));
     let body: T;
     try {
@@ -189,6 +196,14 @@ export class NomadHttp {
       err.message = err.message.split(token).join("[redacted]");
     }
     return err;
+  }
+}
+
+function parseLenient(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }
 

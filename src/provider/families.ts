@@ -2,5 +2,7 @@
 // (and its tests prove it); its capabilities then appear in Capabilities automatically.
 
 import type { RpcFamily } from "./provider-service.js";
+import { infoFamily } from "./info.js";
+import { healthCheckFamily } from "./health-check.js";
 
-export const families: RpcFamily[] = [];
+export const families: RpcFamily[] = [infoFamily, healthCheckFamily];

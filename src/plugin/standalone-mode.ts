@@ -1,0 +1,69 @@
+// Standalone mode: serve ProviderService directly on --listen for polyglot clients and debugging (h2c on loopback,
+// TLS or an explicit --insecure elsewhere), with reflection so buf curl and grpcurl can discover everything.
+
+import { ServerCredentials } from "@grpc/grpc-js";
+import type { StandaloneConfig } from "../config.js";
+import { bearerAuth } from "./bearer-auth.js";
+import { createProviderServer, type ProviderServerOptions } from "./provider-server.js";
+import { onTermination } from "./termination.js";
+
+export interface StandaloneModeOptions extends Omit<ProviderServerOptions, "authorize" | "healthNames"> {
+  listen: StandaloneConfig;
+  cleanup: () => Promise<void>;
+}
+
+export async function runStandaloneMode(options: StandaloneModeOptions): Promise<void> {
+  const { listen, log } = options;
+  const { server, health } = createProviderServer({
+    ...options,
+    authorize: listen.authToken ? bearerAuth(listen.authToken) : undefined,
+  });
+  const credentials = listen.tls
+    ? ServerCredentials.createSsl(
+        listen.tls.clientCa ? Buffer.from(listen.tls.clientCa) : null,
+        [{ cert_chain: Buffer.from(listen.tls.cert), private_key: Buffer.from(listen.tls.key) }],
+        listen.tls.clientCa !== undefined,
+      )
+    : ServerCredentials.createInsecure();
+  const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
+  const port = await server.listen(`${host}:${listen.port}`, credentials);
+  if (!listen.loopback && !listen.tls) {
+    log.warn("serving plaintext gRPC on a non-loopback address (--insecure): anyone who can reach it controls Nomad jobs", {
+      address: `${host}:${port}`,
+    });
+  }
+  log.info("listening", { address: `${host}:${port}`, tls: listen.tls !== undefined, mtls: listen.tls?.clientCa !== undefined, auth: listen.authToken !== undefined });
+  process.stderr.write(curlExamples(`${host}:${port}`, listen));
+
+  let stopping = false;
+  onTermination(
+    () => {
+      if (stopping) return;
+      stopping = true;
+      log.info("shutting down");
+      health.stopServing();
+      void server
+        .shutdown(2000)
+        .then(() => options.cleanup())
+        .finally(() => process.exit(0));
+    },
+    ["SIGTERM", "SIGINT"],
+  );
+  await new Promise<never>(() => {});
+}
+
+/** Ready-to-paste commands for the human who just started the server. */
+export function curlExamples(address: string, listen: StandaloneConfig): string {
+  const base = listen.tls ? `https://${address}` : `http://${address}`;
+  const flags = ["--protocol grpc", ...(listen.tls ? [] : ["--http2-prior-knowledge"])].join(" ");
+  const auth = listen.authToken ? ' -H "authorization: Bearer $CP_PLUGIN_AUTH_TOKEN"' : "";
+  return [
+    "",
+    "nomad-provider is serving ctrlplane.provider.v1.ProviderService. Try:",
+    `  npx buf curl ${flags}${auth} ${base}/ctrlplane.provider.v1.ProviderService/Info`,
+    `  npx buf curl ${flags} --list-methods ${base}`,
+    `  npx buf curl ${flags}${auth} ${base}/ctrlplane.provider.v1.ProviderService/HealthCheck`,
+    "",
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,19 @@
+// Info: static metadata from configuration. Never calls Nomad, so a host can ask it even while Nomad is down.
+
+import type { RpcFamily } from "./provider-service.js";
+
+export const infoFamily: RpcFamily = {
+  // Info is part of every provider, not a ctrlplane capability.
+  capabilities: [],
+  handlers: (deps) => ({
+    async info() {
+      return {
+        name: "nomad",
+        version: deps.settings.version,
+        region: deps.nomad.region,
+        namespace: deps.nomad.namespace,
+        datacenters: deps.settings.datacenters,
+      };
+    },
+  }),
+};
