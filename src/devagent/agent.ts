@@ -1,0 +1,188 @@
+// Assembles the dev agent: state store, scheduler (with the runtime half's AllocRunner), job layer, HTTP(S) server
+// with Nomad's routes, ACL, fault switches, blocking queries and the event stream.
+
+import { mkdtempSync, mkdirSync, rmSync, readFileSync } from "node:fs";
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { Socket } from "node:net";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Duplex } from "node:stream";
+import { createLogger, type Logger } from "../log.js";
+import { Acl } from "./acl.js";
+import type { ClientEndpoints, CreateAllocRunner } from "./alloc-runtime.js";
+import { Faults } from "./faults.js";
+import { HttpError } from "./http/http-error.js";
+import { tokenOf, type RequestContext } from "./http/request-context.js";
+import { sendText } from "./http/reply.js";
+import { Router } from "./http/router.js";
+import { JobService } from "./jobs/job-service.js";
+import { registerAgentRoutes } from "./routes/agent-routes.js";
+import { registerAllocRoutes } from "./routes/alloc-routes.js";
+import { execUpgrade, registerClientRoutes } from "./routes/client-routes.js";
+import { EventBuffer, registerEventRoutes } from "./routes/event-routes.js";
+import { registerJobRoutes } from "./routes/job-routes.js";
+import type { RouteDeps } from "./routes/route-deps.js";
+import { Scheduler } from "./sched/scheduler.js";
+import { newId } from "./state/nomad-time.js";
+import { StateStore } from "./state/state-store.js";
+
+export interface DevAgentOptions {
+  host?: string;
+  /** 0 = ephemeral. Default 4646. */
+  port?: number;
+  acl?: boolean;
+  /** Where allocation directories live; a temporary directory (removed on close) when absent. */
+  dataDir?: string;
+  tls?: { cert: string; key: string; ca?: string };
+  region?: string;
+  datacenter?: string;
+  /** Namespaces that exist besides "default". */
+  namespaces?: string[];
+  logger?: Logger;
+}
+
+export interface DevAgent {
+  /** http(s)://127.0.0.1:PORT */
+  address: string;
+  managementToken?: string;
+  faults: Faults;
+  /** Stops every task process, closes every socket. */
+  close(): Promise<void>;
+}
+
+export interface AgentRuntime {
+  createAllocRunner: CreateAllocRunner;
+  clientEndpoints: ClientEndpoints;
+}
+
+export const agentVersion = "1.6.2";
+
+/** Regions other than the agent's are unreachable; these paths do not forward by region in Nomad. */
+const regionFree = [/^\/v1\/agent\//, /^\/v1\/status\//, /^\/v1\/regions$/, /^\/v1\/devagent\//, /^\/v1\/client\//];
+
+export async function createDevAgent(options: DevAgentOptions, runtime: AgentRuntime): Promise<DevAgent> {
+  const log = options.logger ?? createLogger({ module: "devagent" });
+  const region = options.region ?? "global";
+  const tempDir = options.dataDir ? undefined : mkdtempSync(join(tmpdir(), "nomad-devagent-"));
+  const dataDir = options.dataDir ?? tempDir!;
+  mkdirSync(dataDir, { recursive: true });
+  const node = { id: newId(), name: hostname(), datacenter: options.datacenter ?? "dc1" };
+  const store = new StateStore();
+  const faults = new Faults();
+  const acl = new Acl(options.acl === true);
+  const scheduler = new Scheduler({ store, createAllocRunner: runtime.createAllocRunner, node, region, dataDir, log });
+  const jobs = new JobService(store, scheduler, { region, namespaces: new Set(["default", ...(options.namespaces ?? [])]) });
+  let address = "";
+  const deps: RouteDeps = {
+    store, jobs, scheduler, faults, node, region, acl: acl.enabled, version: agentVersion,
+    clientEndpoints: runtime.clientEndpoints,
+    address: () => address,
+  };
+  const router = new Router();
+  registerAgentRoutes(router, deps);
+  registerJobRoutes(router, deps);
+  registerAllocRoutes(router, deps);
+  registerClientRoutes(router, deps);
+  registerEventRoutes(router, deps, new EventBuffer(store));
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    serve(req, res, { router, faults, acl, region, log }).catch((err) => {
+      log.error("request failed", { error: err });
+      sendText(res, 500, err instanceof Error ? err.message : String(err));
+    });
+  };
+  const server: Server = options.tls
+    ? createHttpsServer(
+        {
+          cert: readFileSync(options.tls.cert),
+          key: readFileSync(options.tls.key),
+          ...(options.tls.ca ? { ca: readFileSync(options.tls.ca), requestCert: true, rejectUnauthorized: true } : {}),
+        },
+        handle,
+      )
+    : createHttpServer(handle);
+  const sockets = new Set<Socket>();
+  server.on(options.tls ? "secureConnection" : "connection", (socket: Socket) => {
+    if (faults.refusesConnections()) return socket.destroy();
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? "/", "http://agent");
+    try {
+      // With ws_handshake=true the token only arrives in the first WebSocket message, past this layer.
+      if (tokenOf(req) || url.searchParams.get("ws_handshake") !== "true") acl.check(url.pathname, tokenOf(req));
+      if (!execUpgrade(deps, req, socket, head, url)) socket.destroy();
+    } catch (err) {
+      const status = err instanceof HttpError ? err.status : 500;
+      const body = (err as Error).message;
+      socket.end(`HTTP/1.1 ${status} ${status === 403 ? "Forbidden" : "Error"}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 4646, options.host ?? "127.0.0.1", () => resolve());
+  });
+  const bound = server.address();
+  const port = typeof bound === "object" && bound ? bound.port : options.port;
+  const shownHost = (options.host ?? "127.0.0.1") === "0.0.0.0" ? "127.0.0.1" : (options.host ?? "127.0.0.1");
+  address = `${options.tls ? "https" : "http"}://${shownHost}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    ...(acl.managementToken ? { managementToken: acl.managementToken } : {}),
+    faults,
+    close: () =>
+      (closing ??= (async () => {
+        server.close();
+        for (const s of sockets) s.destroy();
+        await scheduler.close();
+        if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+      })()),
+  };
+}
+
+interface ServeDeps {
+  router: Router;
+  faults: Faults;
+  acl: Acl;
+  region: string;
+  log: Logger;
+}
+
+async function serve(req: IncomingMessage, res: ServerResponse, d: ServeDeps): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://agent");
+  const path = url.pathname;
+  try {
+    const delay = d.faults.delayMs(path);
+    if (delay) await new Promise((r) => setTimeout(r, delay));
+    const injected = d.faults.take500(path);
+    if (injected !== undefined) throw new HttpError(500, injected);
+    d.faults.instrument(req, res, path);
+    const route = d.router.match(req.method ?? "GET", path);
+    if (!route) throw new HttpError(404, "");
+    d.acl.check(path, tokenOf(req));
+    const queryRegion = url.searchParams.get("region");
+    if (queryRegion && queryRegion !== d.region && !regionFree.some((re) => re.test(path))) {
+      throw new HttpError(500, "No path to region");
+    }
+    const ctx: RequestContext = {
+      req,
+      res,
+      url,
+      query: url.searchParams,
+      params: route.params,
+      namespace: url.searchParams.get("namespace") || "default",
+      token: tokenOf(req),
+    };
+    await route.handler(ctx);
+  } catch (err) {
+    if (err instanceof HttpError) {
+      d.log.debug("request failed", { method: req.method, path, code: err.status, error: err.message });
+      return sendText(res, err.status, err.message);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,144 @@
+// Fault switches, so clients of the dev agent can test their error handling against real sockets without mocks.
+//
+// Set them in-process with `agent.faults.set({...})` / `agent.faults.clear()`, or over HTTP with
+// `PUT /v1/devagent/faults` and the same JSON body (`DELETE /v1/devagent/faults` clears; `GET` shows the current set).
+// `set` replaces the whole set. Paths under /v1/devagent/ are never faulted. With --acl, the HTTP switch needs the
+// management token.
+//
+//   {
+//     "delayMs": 250,                                   // delay every answer (after the request is read) by N ms
+//     "failWith500": { "pathPrefix": "/v1/job", "body": "rpc error: timeout", "times": 2 },
+//                                                       // answer 500 with `body` (default "injected fault") for
+//                                                       // paths starting with pathPrefix; `times` limits it (default: always)
+//     "malformedJson": { "pathPrefix": "/v1/jobs", "times": 1 },
+//                                                       // cut JSON answers for matching paths in half
+//     "resetStreamAfterBytes": { "bytes": 100, "pathPrefix": "/v1/client/fs/logs", "once": true },
+//                                                       // destroy the socket of a streaming answer (logs, event
+//                                                       // stream) after N body bytes; once (default true) or every time
+//     "truncateFrame": { "pathPrefix": "/v1/client/fs/logs", "once": true },
+//                                                       // write the first half of the next streamed frame, then reset
+//     "refuseConnections": true                         // close every new connection at once
+//   }
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+
+export interface FaultSettings {
+  delayMs?: number;
+  failWith500?: { pathPrefix?: string; body?: string; times?: number };
+  malformedJson?: { pathPrefix?: string; times?: number };
+  resetStreamAfterBytes?: { bytes: number; pathPrefix?: string; once?: boolean };
+  truncateFrame?: { pathPrefix?: string; once?: boolean } | boolean;
+  refuseConnections?: boolean;
+}
+
+const streamPaths = ["/v1/client/fs/logs", "/v1/event/stream", "/v1/client/fs/stream"];
+
+export class Faults {
+  private current: FaultSettings = {};
+
+  set(settings: FaultSettings): void {
+    this.current = validate(settings);
+  }
+
+  clear(): void {
+    this.current = {};
+  }
+
+  get(): FaultSettings {
+    return structuredClone(this.current);
+  }
+
+  refusesConnections(): boolean {
+    return this.current.refuseConnections === true;
+  }
+
+  delayMs(path: string): number {
+    return exempt(path) ? 0 : (this.current.delayMs ?? 0);
+  }
+
+  /** The injected 500 body for this path, consuming one `times` if limited. */
+  take500(path: string): string | undefined {
+    const f = this.current.failWith500;
+    if (!f || exempt(path) || !path.startsWith(f.pathPrefix ?? "/")) return undefined;
+    if (f.times !== undefined && f.times-- <= 1) delete this.current.failWith500;
+    return f.body ?? "injected fault";
+  }
+
+  /** Wraps the response so JSON bodies get cut and streams get reset as configured. */
+  instrument(req: IncomingMessage, res: ServerResponse, path: string): void {
+    if (exempt(path)) return;
+    this.instrumentMalformed(res, path);
+    this.instrumentStream(req, res, path);
+  }
+
+  private instrumentMalformed(res: ServerResponse, path: string): void {
+    const f = this.current.malformedJson;
+    if (!f || !path.startsWith(f.pathPrefix ?? "/")) return;
+    const end = res.end.bind(res) as (...a: any[]) => ServerResponse;
+    res.end = ((chunk?: any, ...rest: any[]) => {
+      const type = String(res.getHeader("content-type") ?? "");
+      if ((typeof chunk === "string" || Buffer.isBuffer(chunk)) && type.includes("json") && this.current.malformedJson === f) {
+        if (f.times !== undefined && f.times-- <= 1) delete this.current.malformedJson;
+        const buf = Buffer.from(chunk);
+        const cut = buf.subarray(0, Math.max(1, Math.floor(buf.length / 2)));
+        res.setHeader("content-length", cut.length);
+        return end(cut, ...rest);
+      }
+      return end(chunk, ...rest);
+    }) as typeof res.end;
+  }
+
+  private instrumentStream(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const reset = this.current.resetStreamAfterBytes;
+    const trunc = this.current.truncateFrame;
+    const truncPrefix = typeof trunc === "object" ? trunc.pathPrefix : undefined;
+    const resetHere = reset && path.startsWith(reset.pathPrefix ?? "/") && streamPaths.some((p) => path.startsWith(p));
+    const truncHere = trunc && path.startsWith(truncPrefix ?? "/v1/client/fs/logs");
+    if (!resetHere && !truncHere) return;
+    let written = 0;
+    const write = res.write.bind(res) as (...a: any[]) => boolean;
+    const kill = () => (req.socket as Socket).destroy();
+    res.write = ((chunk: any, ...rest: any[]) => {
+      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      if (truncHere && this.current.truncateFrame === trunc && isFrame(buf)) {
+        if (typeof trunc !== "object" || trunc.once !== false) delete this.current.truncateFrame;
+        write(buf.subarray(0, Math.max(1, Math.floor(buf.length / 2))));
+        setImmediate(kill);
+        return false;
+      }
+      if (resetHere && reset && written + buf.length >= reset.bytes) {
+        if (reset.once !== false && this.current.resetStreamAfterBytes === reset) delete this.current.resetStreamAfterBytes;
+        const head = buf.subarray(0, Math.max(0, reset.bytes - written));
+        if (head.length) write(head);
+        written = reset.bytes;
+        setImmediate(kill);
+        return false;
+      }
+      written += buf.length;
+      return write(chunk, ...rest);
+    }) as typeof res.write;
+  }
+}
+
+/** A data frame worth cutting: not a heartbeat. */
+function isFrame(buf: Buffer): boolean {
+  const text = buf.toString("utf8");
+  return text.length > 2 && text.trim() !== "{}";
+}
+
+function exempt(path: string): boolean {
+  return path.startsWith("/v1/devagent/");
+}
+
+function validate(s: FaultSettings): FaultSettings {
+  if (typeof s !== "object" || s === null || Array.isArray(s)) throw new TypeError("faults must be a JSON object");
+  const out = structuredClone(s);
+  if (out.delayMs !== undefined && !(typeof out.delayMs === "number" && out.delayMs >= 0)) {
+    throw new TypeError("delayMs must be a non-negative number");
+  }
+  if (out.resetStreamAfterBytes && !(typeof out.resetStreamAfterBytes.bytes === "number" && out.resetStreamAfterBytes.bytes >= 0)) {
+    throw new TypeError("resetStreamAfterBytes.bytes must be a non-negative number");
+  }
+  return out;
+}

@@ -1,0 +1,70 @@
+// GET /v1/event/stream: Nomad's event stream as newline-delimited JSON, one {"Index":N,"Events":[...]} per write,
+// "{}" heartbeats (at once, then every 10 s), topic filters "Topic:Key" ("*" for any), resume with ?index=.
+
+import { badRequest } from "../http/http-error.js";
+import type { RequestContext } from "../http/request-context.js";
+import type { Router } from "../http/router.js";
+import type { StateStore, StoreEvent } from "../state/state-store.js";
+import type { RouteDeps } from "./route-deps.js";
+
+const bufferSize = 2000;
+export const heartbeatMs = 10_000;
+
+/** The recent event batches, so a client can resume from an index it saw. */
+export class EventBuffer {
+  private readonly batches: { Index: number; Events: StoreEvent[] }[] = [];
+
+  constructor(store: StateStore) {
+    store.subscribe((events) => {
+      this.batches.push({ Index: events[0]!.Index, Events: events });
+      if (this.batches.length > bufferSize) this.batches.shift();
+    });
+  }
+
+  since(index: number): { Index: number; Events: StoreEvent[] }[] {
+    return this.batches.filter((b) => b.Index > index);
+  }
+}
+
+type Filter = (e: StoreEvent) => boolean;
+
+function parseTopics(ctx: RequestContext): Filter {
+  const topics = ctx.query.getAll("topic");
+  const wanted = topics.length ? topics : ["*:*"];
+  const pairs = wanted.map((t) => {
+    const i = t.indexOf(":");
+    if (i < 0) throw badRequest(`Invalid topic format: ${t}`);
+    return [t.slice(0, i), t.slice(i + 1)] as const;
+  });
+  const ns = ctx.namespace;
+  return (e) =>
+    (ns === "*" || e.Namespace === ns || e.Namespace === "") &&
+    pairs.some(([topic, key]) => (topic === "*" || topic === e.Topic) && (key === "*" || key === e.Key || (e.FilterKeys ?? []).includes(key)));
+}
+
+export function registerEventRoutes(router: Router, deps: RouteDeps, buffer: EventBuffer): void {
+  router.add("GET", "/v1/event/stream", (ctx) => {
+    const filter = parseTopics(ctx);
+    const idx = ctx.query.get("index");
+    if (idx && !/^\d+$/.test(idx)) throw badRequest("Invalid index");
+    const { res } = ctx;
+    res.statusCode = 200;
+    res.setHeader("Content-Type", "application/json");
+    res.flushHeaders();
+    const send = (batch: { Index: number; Events: StoreEvent[] }) => {
+      const events = batch.Events.filter(filter);
+      if (events.length) res.write(JSON.stringify({ Index: batch.Index, Events: events }) + "\n");
+    };
+    res.write("{}\n");
+    if (idx) buffer.since(Number(idx)).forEach(send);
+    const unsubscribe = deps.store.subscribe((events) => send({ Index: events[0]!.Index, Events: events }));
+    const heartbeat = setInterval(() => res.write("{}\n"), heartbeatMs);
+    return new Promise<void>((resolve) => {
+      res.once("close", () => {
+        unsubscribe();
+        clearInterval(heartbeat);
+        resolve();
+      });
+    });
+  });
+}

@@ -1,0 +1,20 @@
+// What route handlers share: the store, the job and scheduler layers, and the agent's identity.
+import type { ClientEndpoints } from "../alloc-runtime.js";
+import type { Faults } from "../faults.js";
+import type { JobService } from "../jobs/job-service.js";
+import type { NodeInfo } from "../sched/alloc-factory.js";
+import type { Scheduler } from "../sched/scheduler.js";
+import type { StateStore } from "../state/state-store.js";
+
+export interface RouteDeps {
+  store: StateStore;
+  jobs: JobService;
+  scheduler: Scheduler;
+  faults: Faults;
+  clientEndpoints: ClientEndpoints;
+  node: NodeInfo;
+  region: string;
+  address: () => string;
+  acl: boolean;
+  version: string;
+}

@@ -1,0 +1,63 @@
+// A job's Status as Nomad derives it from its allocations and evaluations (state store getJobStatus), and the
+// per-group JobSummary served in job list stubs.
+
+import type { Json } from "../state/state-store.js";
+import { allocTerminal } from "./alloc-factory.js";
+
+export function jobStatus(job: Json, allocs: Json[], evals: Json[]): string {
+  if (job.Type === "system" || job.Periodic || job.ParameterizedJob) return job.Stop ? "dead" : "running";
+  if (allocs.some((a) => !allocTerminal(a))) return "running";
+  if (evals.some((e) => e.Status === "pending" || e.Status === "blocked")) return "pending";
+  if (job.Stop) return "dead";
+  if (allocs.length) return "dead";
+  return "pending";
+}
+
+export function jobSummary(job: Json, allocs: Json[]): Json {
+  const summary: Json = {};
+  for (const g of job.TaskGroups) summary[g.Name] = { Queued: 0, Complete: 0, Failed: 0, Running: 0, Starting: 0, Lost: 0, Unknown: 0 };
+  for (const a of allocs) {
+    const s = summary[a.TaskGroup];
+    if (!s) continue;
+    if (a.ClientStatus === "pending") s.Starting++;
+    else if (a.ClientStatus === "running") s.Running++;
+    else if (a.ClientStatus === "complete") s.Complete++;
+    else if (a.ClientStatus === "failed") s.Failed++;
+    else if (a.ClientStatus === "lost") s.Lost++;
+    else s.Unknown++;
+  }
+  return {
+    JobID: job.ID,
+    Namespace: job.Namespace,
+    Summary: summary,
+    Children: { Pending: 0, Running: 0, Dead: 0 },
+    CreateIndex: job.CreateIndex,
+    ModifyIndex: Math.max(job.ModifyIndex, ...allocs.map((a) => a.ModifyIndex)),
+  };
+}
+
+export function jobStub(job: Json, allocs: Json[], withMeta: boolean): Json {
+  const stub: Json = {
+    ID: job.ID,
+    ParentID: job.ParentID,
+    Name: job.Name,
+    Namespace: job.Namespace,
+    Datacenters: job.Datacenters,
+    NodePool: job.NodePool,
+    Multiregion: job.Multiregion,
+    Type: job.Type,
+    Priority: job.Priority,
+    Periodic: !!job.Periodic,
+    ParameterizedJob: !!job.ParameterizedJob,
+    Stop: job.Stop,
+    Status: job.Status,
+    StatusDescription: job.StatusDescription,
+    JobSummary: jobSummary(job, allocs),
+    CreateIndex: job.CreateIndex,
+    ModifyIndex: job.ModifyIndex,
+    JobModifyIndex: job.JobModifyIndex,
+    SubmitTime: job.SubmitTime,
+  };
+  if (withMeta && job.Meta) stub.Meta = job.Meta;
+  return stub;
+}

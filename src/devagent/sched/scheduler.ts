@@ -1,0 +1,484 @@
+// The single-node scheduler: turns evaluations into allocation changes, runs each placed allocation through an
+// AllocRunner (the runtime half), feeds the runners' state back into the store, and drives deployments (rolling,
+// canary, blue/green, auto-promote, auto-revert, progress deadline) from the runners' health reports.
+
+import { join } from "node:path";
+import type { AllocRunner, CreateAllocRunner, HealthSettings } from "../alloc-runtime.js";
+import type { Logger } from "../../log.js";
+import { jobKey, type Json, type StateStore, type Txn } from "../state/state-store.js";
+import { newId, nowNs } from "../state/nomad-time.js";
+import { allocTerminal, buildAllocation, clientTerminal, type NodeInfo } from "./alloc-factory.js";
+import { evalEvent, newEvaluation } from "./evaluations.js";
+import { allocIndex, descNotNeeded, planGroup, type GroupPlan } from "./group-reconciler.js";
+import { assignPorts, PortConflictError } from "./port-allocator.js";
+import { jobStatus } from "./job-status.js";
+import * as dep from "./deployments.js";
+import { destructiveChange } from "./destructive-change.js";
+
+export interface SchedulerDeps {
+  store: StateStore;
+  createAllocRunner: CreateAllocRunner;
+  node: NodeInfo;
+  region: string;
+  dataDir: string;
+  log: Logger;
+}
+
+/** Asks the job layer to revert a job to a version (auto-revert after a failed deployment). */
+export type RevertHook = (namespace: string, jobId: string, version: number) => void;
+
+export class Scheduler {
+  readonly runners = new Map<string, AllocRunner>();
+  private readonly dirty = new Set<string>();
+  private flushQueued = false;
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly failedAt = new Map<string, number>();
+  private closed = false;
+  /** The evaluation the current `process` pass works for; new allocations carry its ID. */
+  private evalId = "";
+  revertHook: RevertHook = () => {};
+
+  constructor(private readonly deps: SchedulerDeps) {}
+
+  private get store(): StateStore {
+    return this.deps.store;
+  }
+
+  /** Creates an evaluation for a job in the caller's write (returns it) — process it with `process` afterwards. */
+  createEval(txn: Txn, job: Json, triggeredBy: string, extra: Json = {}): Json {
+    const ev = newEvaluation(txn, job, triggeredBy, extra);
+    this.store.evals.set(ev.ID, ev);
+    evalEvent(txn, ev);
+    return ev;
+  }
+
+  /** Runs the scheduler for a job now: plan every group, apply, start/stop runners, complete the evaluation. */
+  process(namespace: string, jobId: string, evalId?: string): void {
+    if (this.closed) return;
+    const started: Json[] = [];
+    const stopped: { alloc: Json; description: string }[] = [];
+    let revert: number | undefined;
+    this.evalId = evalId ?? "";
+    this.store.write((txn) => {
+      const job = this.store.jobs.get(jobKey(namespace, jobId));
+      const allocs = this.store.allocsOfJob(namespace, jobId);
+      if (!job || job.Stop) {
+        this.stopEverything(txn, job, allocs, stopped, namespace, jobId);
+      } else {
+        revert = this.schedule(txn, job, allocs, started, stopped);
+      }
+      if (evalId) this.completeEval(txn, evalId, job);
+      if (job) this.refreshJobStatus(txn, job);
+    });
+    for (const s of stopped) this.runners.get(s.alloc.ID)?.stop(s.description).catch((e) => this.deps.log.warn("stop failed", { error: e }));
+    for (const a of started) this.startRunner(a);
+    if (revert !== undefined) this.revertHook(namespace, jobId, revert);
+  }
+
+  private stopEverything(txn: Txn, job: Json | undefined, allocs: Json[], stopped: { alloc: Json; description: string }[], ns: string, id: string): void {
+    for (const a of allocs) {
+      if (a.DesiredStatus !== "run") continue;
+      this.markStop(txn, a, descNotNeeded);
+      stopped.push({ alloc: a, description: descNotNeeded });
+    }
+    for (const d of this.store.deploymentsOfJob(ns, id)) if (dep.isActive(d)) dep.setStatus(d, txn, "cancelled", dep.deployStoppedJob);
+    void job;
+  }
+
+  /** Returns a job version to revert to when a deployment failed with auto-revert during this pass. */
+  private schedule(txn: Txn, job: Json, allocs: Json[], started: Json[], stopped: { alloc: Json; description: string }[]): number | undefined {
+    const deployment = this.ensureDeployment(txn, job, allocs);
+    if (deployment && dep.isActive(deployment)) this.autoPromote(txn, deployment, allocs);
+    const versionDeploy = this.versionDeployment(job);
+    const inUse = this.portsInUse();
+    for (const group of job.TaskGroups) {
+      const plan = this.planFor(job, group, allocs, deployment);
+      this.applyPlan(txn, job, group, plan, deployment, inUse, started, stopped);
+      if (plan.rescheduleAt !== undefined) this.wakeAt(`resched:${job.Namespace}:${job.ID}`, plan.rescheduleAt, job);
+    }
+    for (const a of allocs) {
+      if (a.DesiredStatus === "run" && !job.TaskGroups.some((g: Json) => g.Name === a.TaskGroup)) {
+        this.markStop(txn, a, descNotNeeded);
+        stopped.push({ alloc: a, description: descNotNeeded });
+      }
+    }
+    if (versionDeploy && dep.isActive(versionDeploy)) return this.checkDeploymentDone(txn, job, versionDeploy);
+    return undefined;
+  }
+
+  private planFor(job: Json, group: Json, allocs: Json[], deployment: Json | undefined): GroupPlan {
+    const versionDeploy = this.versionDeployment(job);
+    return planGroup({
+      job,
+      group,
+      allocs: allocs.filter((a) => a.TaskGroup === group.Name),
+      deployment: deployment && dep.isActive(deployment) ? deployment : undefined,
+      deploymentFailed: versionDeploy?.Status === "failed" || versionDeploy?.Status === "cancelled",
+      rolling: job.Type === "service" && !!group.Update && group.Update.MaxParallel > 0,
+      now: Date.now(),
+      destructive: (a) => destructiveChange(a.Job, job, group.Name),
+      failedAtMs: (a) => this.failedAt.get(a.ID) ?? a.ModifyTime / 1e6,
+    });
+  }
+
+  private versionDeployment(job: Json): Json | undefined {
+    return this.store
+      .deploymentsOfJob(job.Namespace, job.ID)
+      .find((d) => d.JobVersion === job.Version && d.JobCreateIndex === job.CreateIndex);
+  }
+
+  /** The deployment of the current job version, created when a rolling group has something to place or replace. */
+  private ensureDeployment(txn: Txn, job: Json, allocs: Json[]): Json | undefined {
+    const existing = this.versionDeployment(job);
+    if (existing) return existing;
+    if (job.Type !== "service") return undefined;
+    const rollingGroups = job.TaskGroups.filter((g: Json) => g.Update && g.Update.MaxParallel > 0);
+    if (!rollingGroups.length) return undefined;
+    const hasOld = (name: string) =>
+      allocs.some((a) => a.TaskGroup === name && a.DesiredStatus === "run" && !clientTerminal(a) && destructiveChange(a.Job, job, name));
+    const work = rollingGroups.some((g: Json) => hasOld(g.Name) || this.planFor(job, g, allocs, undefined).places.length > 0);
+    if (!work) return undefined;
+    for (const d of this.store.deploymentsOfJob(job.Namespace, job.ID)) {
+      if (dep.isActive(d)) dep.setStatus(d, txn, "cancelled", dep.deployNewerJob);
+    }
+    const d = dep.newDeployment(newId(), job, txn, hasOld);
+    this.store.deployments.set(d.ID, d);
+    dep.setStatus(d, txn, d.Status, d.StatusDescription);
+    this.armProgressDeadline(d);
+    return d;
+  }
+
+  private autoPromote(txn: Txn, d: Json, allocs: Json[]): void {
+    const groups = Object.values(d.TaskGroups) as Json[];
+    const waiting = groups.filter((s) => s.DesiredCanaries > 0 && !s.Promoted);
+    if (!waiting.length || !waiting.every((s) => s.AutoPromote)) return;
+    if (!dep.canariesHealthy(d, allocs).ok) return;
+    this.promoteGroups(txn, d, Object.keys(d.TaskGroups));
+  }
+
+  promoteGroups(txn: Txn, d: Json, groups: string[]): void {
+    for (const name of groups) {
+      const s = d.TaskGroups[name];
+      if (s) s.Promoted = true;
+    }
+    dep.setStatus(d, txn, d.Status, dep.describeRunning(d.TaskGroups));
+    txn.event({ Topic: "Deployment", Type: "DeploymentPromotion", Key: d.ID, Namespace: d.Namespace, FilterKeys: [d.JobID], Payload: { Deployment: structuredClone(d) } });
+  }
+
+  private applyPlan(
+    txn: Txn,
+    job: Json,
+    group: Json,
+    plan: GroupPlan,
+    deployment: Json | undefined,
+    inUse: Set<number>,
+    started: Json[],
+    stopped: { alloc: Json; description: string }[],
+  ): void {
+    for (const s of plan.stops) {
+      this.markStop(txn, s.alloc, s.description);
+      stopped.push(s);
+    }
+    for (const a of plan.inPlace) {
+      a.Job = structuredClone(job);
+      this.touchAlloc(txn, a, "AllocationUpdated");
+    }
+    const active = deployment && dep.isActive(deployment) && deployment.TaskGroups[group.Name] ? deployment : undefined;
+    for (const p of plan.places) {
+      let ports;
+      try {
+        ports = assignPorts(group, inUse);
+      } catch (err) {
+        if (!(err instanceof PortConflictError)) throw err;
+        this.deps.log.warn("placement failed", { job: job.ID, group: group.Name, error: err.message });
+        continue;
+      }
+      ports.ports.forEach((pp) => inUse.add(pp.Value));
+      const alloc = buildAllocation({
+        job: structuredClone(job),
+        group,
+        index: p.index,
+        evalId: this.evalId,
+        node: this.deps.node,
+        ports: ports.ports,
+        networks: ports.networks,
+        deploymentId: active?.ID ?? "",
+        canary: p.canary,
+        previous: p.previous,
+        rescheduleEvent: p.rescheduleDelayNs !== undefined ? { RescheduleTime: nowNs(), PrevAllocID: p.previous!.ID, PrevNodeID: this.deps.node.id, Delay: p.rescheduleDelayNs } : undefined,
+        createIndex: txn.index,
+      });
+      if (p.previous) {
+        p.previous.NextAllocation = alloc.ID;
+        this.touchAlloc(txn, p.previous, "AllocationUpdated");
+      }
+      if (active) {
+        const s = active.TaskGroups[group.Name];
+        s.PlacedAllocs++;
+        if (p.canary) s.PlacedCanaries = [...(s.PlacedCanaries ?? []), alloc.ID];
+        active.ModifyIndex = txn.index;
+        txn.touch("deployments");
+      }
+      this.store.allocs.set(alloc.ID, alloc);
+      this.allocEvent(txn, alloc, "PlanResult");
+      started.push(alloc);
+    }
+  }
+
+  private completeEval(txn: Txn, evalId: string, job: Json | undefined): void {
+    const ev = this.store.evals.get(evalId);
+    if (!ev) return;
+    ev.Status = "complete";
+    ev.SnapshotIndex = txn.index - 1;
+    ev.ModifyIndex = txn.index;
+    ev.ModifyTime = nowNs();
+    if (job && !job.Stop) {
+      ev.QueuedAllocations = Object.fromEntries(job.TaskGroups.map((g: Json) => [g.Name, 0]));
+      ev.DeploymentID = this.versionDeployment(job)?.ID ?? "";
+    }
+    evalEvent(txn, ev);
+  }
+
+  private markStop(txn: Txn, a: Json, description: string): void {
+    a.DesiredStatus = "stop";
+    a.DesiredDescription = description;
+    a.AllocModifyIndex = txn.index;
+    this.touchAlloc(txn, a, "AllocationUpdateDesiredStatus");
+  }
+
+  private touchAlloc(txn: Txn, a: Json, type: string): void {
+    a.ModifyIndex = txn.index;
+    a.ModifyTime = nowNs();
+    this.allocEvent(txn, a, type);
+  }
+
+  private allocEvent(txn: Txn, a: Json, type: string): void {
+    txn.touch("allocs");
+    txn.event({
+      Topic: "Allocation",
+      Type: type,
+      Key: a.ID,
+      Namespace: a.Namespace,
+      FilterKeys: [a.JobID, a.DeploymentID].filter(Boolean),
+      Payload: { Allocation: { ...a, Job: null } },
+    });
+  }
+
+  refreshJobStatus(txn: Txn, job: Json): void {
+    const status = jobStatus(job, this.store.allocsOfJob(job.Namespace, job.ID), this.store.evalsOfJob(job.Namespace, job.ID));
+    if (status === job.Status) return;
+    job.Status = status;
+    job.ModifyIndex = txn.index;
+    txn.touch("jobs");
+    txn.event({ Topic: "Job", Type: "JobRegistered", Key: job.ID, Namespace: job.Namespace, FilterKeys: null, Payload: { Job: job } });
+  }
+
+  private portsInUse(): Set<number> {
+    const used = new Set<number>();
+    for (const a of this.store.allocs.values()) {
+      if (allocTerminal(a)) continue;
+      for (const p of a.AllocatedResources?.Shared?.Ports ?? []) used.add(p.Value);
+    }
+    return used;
+  }
+
+  private startRunner(alloc: Json): void {
+    const group = alloc.Job.TaskGroups.find((g: Json) => g.Name === alloc.TaskGroup);
+    const d = alloc.DeploymentID ? this.store.deployments.get(alloc.DeploymentID) : undefined;
+    const health: HealthSettings | undefined =
+      d && group.Update
+        ? {
+            mode: group.Update.HealthCheck,
+            minHealthyTimeMs: group.Update.MinHealthyTime / 1e6,
+            healthyDeadlineMs: group.Update.HealthyDeadline / 1e6,
+          }
+        : undefined;
+    const id: string = alloc.ID;
+    const runner = this.deps.createAllocRunner(
+      {
+        allocId: id,
+        allocName: alloc.Name,
+        allocIndex: allocIndex(alloc),
+        namespace: alloc.Namespace,
+        region: this.deps.region,
+        datacenter: this.deps.node.datacenter,
+        nodeId: this.deps.node.id,
+        nodeName: this.deps.node.name,
+        job: alloc.Job,
+        group,
+        ports: alloc.AllocatedResources.Shared.Ports ?? [],
+        allocDir: join(this.deps.dataDir, "alloc", id),
+        ...(health ? { health } : {}),
+      },
+      { onUpdate: () => this.queueSync(id), onHealth: (healthy, description) => this.onHealth(id, healthy, description) },
+    );
+    this.runners.set(id, runner);
+    runner.start();
+    this.queueSync(id);
+  }
+
+  private queueSync(allocId: string): void {
+    this.dirty.add(allocId);
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(() => this.flushSync());
+  }
+
+  /** Copies the runners' task states and client status into the store; failures trigger a new evaluation. */
+  private flushSync(): void {
+    this.flushQueued = false;
+    if (this.closed) return;
+    const ids = [...this.dirty];
+    this.dirty.clear();
+    const reschedule = new Map<string, Json>();
+    const unhealthy: string[] = [];
+    this.store.write((txn) => {
+      for (const id of ids) {
+        const a = this.store.allocs.get(id);
+        const runner = this.runners.get(id);
+        if (!a || !runner) continue;
+        const before = a.ClientStatus;
+        a.TaskStates = runner.taskStates();
+        a.ClientStatus = runner.clientStatus();
+        a.ClientDescription = runner.clientDescription();
+        this.touchAlloc(txn, a, "AllocationUpdated");
+        if (before !== a.ClientStatus && clientTerminal(a) && a.DesiredStatus === "run") {
+          if (a.ClientStatus === "failed") this.failedAt.set(id, Date.now());
+          const job = this.store.jobs.get(jobKey(a.Namespace, a.JobID));
+          if (job) reschedule.set(jobKey(a.Namespace, a.JobID), job);
+          if (a.ClientStatus === "failed" && a.DeploymentID && a.DeploymentStatus?.Healthy == null) unhealthy.push(id);
+        }
+        const job = this.store.jobs.get(jobKey(a.Namespace, a.JobID));
+        if (job) this.refreshJobStatus(txn, job);
+      }
+    });
+    for (const id of unhealthy) this.onHealth(id, false, "Task failed before becoming healthy");
+    for (const job of reschedule.values()) this.evaluate(job, "alloc-failure");
+  }
+
+  /** Creates an evaluation for the job and processes it. */
+  evaluate(job: Json, triggeredBy: string, extra: Json = {}): Json {
+    const ev = this.store.write((txn) => this.createEval(txn, job, triggeredBy, extra));
+    this.process(job.Namespace, job.ID, ev.ID);
+    return ev;
+  }
+
+  private onHealth(allocId: string, healthy: boolean, description: string): void {
+    if (this.closed) return;
+    let revert: number | undefined;
+    let job: Json | undefined;
+    this.store.write((txn) => {
+      const a = this.store.allocs.get(allocId);
+      if (!a || !a.DeploymentID || a.DeploymentStatus?.Healthy != null) return;
+      a.DeploymentStatus = { Healthy: healthy, Timestamp: new Date().toISOString(), Canary: a.DeploymentStatus?.Canary ?? false, ModifyIndex: txn.index };
+      this.touchAlloc(txn, a, "AllocationUpdated");
+      const d = this.store.deployments.get(a.DeploymentID);
+      const s = d?.TaskGroups[a.TaskGroup];
+      if (!d || !s || !dep.isActive(d)) return;
+      if (healthy) {
+        s.HealthyAllocs++;
+        this.armProgressDeadline(d);
+      } else s.UnhealthyAllocs++;
+      d.ModifyIndex = txn.index;
+      txn.touch("deployments");
+      txn.event({ Topic: "Deployment", Type: "DeploymentAllocHealth", Key: d.ID, Namespace: d.Namespace, FilterKeys: [d.JobID], Payload: { Deployment: structuredClone(d) } });
+      job = this.store.jobs.get(jobKey(a.Namespace, a.JobID));
+      if (!healthy) revert = this.failDeployment(txn, d, dep.deployFailedAllocs);
+      void description;
+    });
+    if (!job) return;
+    if (revert !== undefined) this.revertHook(job.Namespace, job.ID, revert);
+    else this.evaluate(job, "deployment-watcher");
+  }
+
+  /** Marks a deployment failed; with auto-revert returns the stable version to roll back to. */
+  failDeployment(txn: Txn, d: Json, base: string): number | undefined {
+    const autoRevert = (Object.values(d.TaskGroups) as Json[]).some((s) => s.AutoRevert);
+    let description = base;
+    let target: Json | undefined;
+    if (autoRevert) {
+      const versions = this.store.jobVersions.get(jobKey(d.Namespace, d.JobID)) ?? [];
+      target = versions.find((v) => v.Stable && v.Version !== d.JobVersion);
+      const current = versions.find((v) => v.Version === d.JobVersion);
+      if (!target) description = `${base} - no stable job version to auto revert to`;
+      else if (current && !destructiveChange(target, current) && sameSpec(target, current)) {
+        description = `${base} - not rolling back to stable job version ${target.Version} as current job has same specification`;
+        target = undefined;
+      } else description = `${base} - rolling back to job version ${target.Version}`;
+    }
+    dep.setStatus(d, txn, "failed", description);
+    this.clearTimer(`progress:${d.ID}`);
+    return target?.Version;
+  }
+
+  private checkDeploymentDone(txn: Txn, job: Json, d: Json): number | undefined {
+    const allocs = this.store.allocsOfJob(job.Namespace, job.ID).filter((a) => a.DesiredStatus === "run" && !clientTerminal(a));
+    for (const [name, s] of Object.entries(d.TaskGroups) as [string, Json][]) {
+      if (s.DesiredCanaries > 0 && !s.Promoted) return undefined;
+      const mine = allocs.filter((a) => a.TaskGroup === name);
+      if (mine.some((a) => a.DeploymentID !== d.ID && destructiveChange(a.Job, job, name))) return undefined;
+      const healthy = mine.filter((a) => a.DeploymentID === d.ID && a.DeploymentStatus?.Healthy === true).length;
+      if (healthy < s.DesiredTotal) return undefined;
+    }
+    dep.setStatus(d, txn, "successful", dep.deploySuccessful);
+    this.clearTimer(`progress:${d.ID}`);
+    const version = (this.store.jobVersions.get(jobKey(job.Namespace, job.ID)) ?? []).find((v) => v.Version === d.JobVersion);
+    if (version && !version.Stable) {
+      version.Stable = true;
+      version.ModifyIndex = txn.index;
+      txn.touch("jobs", "job_versions");
+      txn.event({ Topic: "Job", Type: "JobRegistered", Key: job.ID, Namespace: job.Namespace, FilterKeys: null, Payload: { Job: version } });
+    }
+    return undefined;
+  }
+
+  private armProgressDeadline(d: Json): void {
+    const deadlines = (Object.values(d.TaskGroups) as Json[]).map((s) => s.ProgressDeadline).filter((v) => v > 0);
+    if (!deadlines.length) return;
+    const ms = Math.min(...deadlines) / 1e6;
+    this.setTimer(`progress:${d.ID}`, ms, () => {
+      let revert: number | undefined;
+      this.store.write((txn) => {
+        if (dep.isActive(d)) revert = this.failDeployment(txn, d, dep.deployProgressDeadline);
+      });
+      if (revert !== undefined) this.revertHook(d.Namespace, d.JobID, revert);
+    });
+  }
+
+  private wakeAt(key: string, atMs: number, job: Json): void {
+    this.setTimer(key, Math.max(0, atMs - Date.now()), () => {
+      const current = this.store.jobs.get(jobKey(job.Namespace, job.ID));
+      if (current) this.evaluate(current, "alloc-failure");
+    });
+  }
+
+  private setTimer(key: string, ms: number, fn: () => void): void {
+    this.clearTimer(key);
+    if (this.closed) return;
+    const t = setTimeout(() => {
+      this.timers.delete(key);
+      if (!this.closed) fn();
+    }, ms);
+    t.unref();
+    this.timers.set(key, t);
+  }
+
+  private clearTimer(key: string): void {
+    const t = this.timers.get(key);
+    if (t) clearTimeout(t);
+    this.timers.delete(key);
+  }
+
+  /** Stops every task of every allocation and waits for the processes to be gone. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    await Promise.allSettled([...this.runners.values()].map((r) => r.stop("agent shutting down")));
+  }
+}
+
+function sameSpec(a: Json, b: Json): boolean {
+  const strip = (j: Json) => JSON.stringify({ ...j, Status: "", StatusDescription: "", Stable: false, Version: 0, SubmitTime: 0, CreateIndex: 0, ModifyIndex: 0, JobModifyIndex: 0 });
+  return strip(a) === strip(b);
+}

@@ -1,0 +1,104 @@
+// The dev agent's single source of truth: Nomad's tables (jobs, job versions, allocations, evaluations, deployments)
+// held in memory, with one raft-like index that every write bumps. Blocking queries wait on `changed()`, the event
+// stream reads the events every write publishes.
+
+export type Json = Record<string, any>;
+export type Table = "jobs" | "job_versions" | "allocs" | "evals" | "deployments" | "scaling_events";
+
+export interface StoreEvent {
+  Topic: "Job" | "Allocation" | "Evaluation" | "Deployment";
+  Type: string;
+  Key: string;
+  Namespace: string;
+  FilterKeys: string[] | null;
+  Index: number;
+  Payload: Json;
+}
+
+export interface Txn {
+  readonly index: number;
+  touch(...tables: Table[]): void;
+  event(event: Omit<StoreEvent, "Index">): void;
+}
+
+export function jobKey(namespace: string, id: string): string {
+  return `${namespace}\u0000${id}`;
+}
+
+export class StateStore {
+  private index = 1;
+  private readonly tableIndex = new Map<Table, number>();
+  private wake: { promise: Promise<void>; resolve: () => void } = deferred();
+  private readonly listeners = new Set<(events: StoreEvent[]) => void>();
+
+  /** Current job per namespace/ID. */
+  readonly jobs = new Map<string, Json>();
+  /** Every stored version of a job, newest first. */
+  readonly jobVersions = new Map<string, Json[]>();
+  readonly allocs = new Map<string, Json>();
+  readonly evals = new Map<string, Json>();
+  readonly deployments = new Map<string, Json>();
+  /** Scaling events per job and group (GET /v1/job/:id/scale "Events"). */
+  readonly scalingEvents = new Map<string, Record<string, Json[]>>();
+
+  latestIndex(): number {
+    return this.index;
+  }
+
+  /** Index of the last write that touched any of the tables (at least 1, like Nomad). */
+  indexOf(...tables: Table[]): number {
+    let max = 1;
+    for (const t of tables) max = Math.max(max, this.tableIndex.get(t) ?? 0);
+    return max;
+  }
+
+  /** Runs one write at a fresh index; everything it touches and publishes carries that index. */
+  write<T>(fn: (txn: Txn) => T): T {
+    const index = ++this.index;
+    const touched = new Set<Table>();
+    const events: StoreEvent[] = [];
+    const txn: Txn = {
+      index,
+      touch: (...tables) => tables.forEach((t) => touched.add(t)),
+      event: (e) => events.push({ ...e, Index: index }),
+    };
+    const result = fn(txn);
+    for (const t of touched) this.tableIndex.set(t, index);
+    const { resolve } = this.wake;
+    this.wake = deferred();
+    resolve();
+    if (events.length) for (const l of this.listeners) l(events);
+    return result;
+  }
+
+  /** Resolves at the next write. */
+  changed(): Promise<void> {
+    return this.wake.promise;
+  }
+
+  subscribe(listener: (events: StoreEvent[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  allocsOfJob(namespace: string, jobId: string): Json[] {
+    return [...this.allocs.values()].filter((a) => a.Namespace === namespace && a.JobID === jobId);
+  }
+
+  evalsOfJob(namespace: string, jobId: string): Json[] {
+    return [...this.evals.values()].filter((e) => e.Namespace === namespace && e.JobID === jobId);
+  }
+
+  /** Deployments of a job, newest first. */
+  deploymentsOfJob(namespace: string, jobId: string): Json[] {
+    return [...this.deployments.values()]
+      .filter((d) => d.Namespace === namespace && d.JobID === jobId)
+      .sort((a, b) => b.CreateIndex - a.CreateIndex);
+  }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
