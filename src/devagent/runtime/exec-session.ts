@@ -1,0 +1,132 @@
+// WebSocket exec next to a task (GET /v1/client/allocation/:id/exec), with Nomad's message format:
+//   client -> agent: {"stdin":{"data":b64}} | {"stdin":{"close":true}} | {"tty_size":{...}} | {} (heartbeat)
+//                    and first {"version":1,"auth_token":"..."} when ws_handshake=true
+//   agent -> client: {"stdout":{"data":b64}} | {"stderr":{"data":b64}} | {"stdout":{"close":true}} ...
+//                    then {"exited":true,"result":{"exit_code":N}} (exit_code omitted when 0) and a normal close.
+// Errors after the upgrade close the socket like Nomad: 1008 (policy violation) for its 4xx, 1011 for 500, with
+// the error text as the close reason. The command runs with the task's working directory and environment, in its
+// own process group (killed when the socket goes away, and with the agent).
+// tty=true: there is no pseudo-terminal without native code, so stderr is merged into stdout and "\n" is sent
+// as "\r\n" the way a terminal would; there is no echo and tty_size is accepted but has no effect.
+
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, type WebSocket } from "ws";
+import type { AllocRunner } from "../alloc-runtime.js";
+import { parseGoBool, writeRawHttpError } from "./http-answers.js";
+import { spawnTaskProcess, type TaskProcess } from "./task-process.js";
+
+const wss = new WebSocketServer({ noServer: true });
+
+const policyViolation = 1008;
+const internalError = 1011;
+
+interface ExecRequest {
+  task: string;
+  command: string[];
+  tty: boolean;
+  handshake: boolean;
+}
+
+/** Checks Nomad's HTTP layer does before upgrading; returns an HTTP error (status, message) or the request. */
+function parseRequest(query: URLSearchParams): ExecRequest | [number, string] {
+  let command: unknown;
+  try {
+    command = JSON.parse(query.get("command") ?? "");
+  } catch (err) {
+    return [500, `failed to marshal command into json: ${(err as Error).message}`];
+  }
+  if (command !== null && (!Array.isArray(command) || command.some((c) => typeof c !== "string"))) {
+    return [500, "failed to marshal command into json: json: cannot unmarshal into Go value of type []string"];
+  }
+  const ttyRaw = query.get("tty") ?? "";
+  const tty = ttyRaw === "" ? false : parseGoBool(ttyRaw);
+  if (tty === undefined) return [500, `tty value is not a boolean: strconv.ParseBool: parsing ${JSON.stringify(ttyRaw)}: invalid syntax`];
+  const hsRaw = query.get("ws_handshake") ?? "";
+  const handshake = hsRaw === "" ? false : parseGoBool(hsRaw) ?? false;
+  return { task: query.get("task") ?? "", command: (command as string[] | null) ?? [], tty, handshake };
+}
+
+/** Errors Nomad's client reports once the socket is open. */
+function validate(runner: AllocRunner, req: ExecRequest): [number, string] | undefined {
+  if (!req.task) return [policyViolation, "must provide task name"];
+  if (req.command.length === 0) return [policyViolation, "command is not present"];
+  if (!runner.hasTask(req.task)) return [internalError, "task not found"];
+  const state = runner.taskStates()[req.task];
+  if (!state?.StartedAt) return [policyViolation, `task ${JSON.stringify(req.task)} not started yet.`];
+  if (state.State !== "running" || runner.taskPids(req.task).length === 0) return [policyViolation, `task ${JSON.stringify(req.task)} is not running.`];
+  return undefined;
+}
+
+export function handleExecUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, runner: AllocRunner, query: URLSearchParams): void {
+  const parsed = parseRequest(query);
+  if (Array.isArray(parsed)) return writeRawHttpError(socket, parsed[0], parsed[1]);
+  wss.handleUpgrade(req, socket, head, (ws) => {
+    if (!parsed.handshake) return run(ws, runner, parsed);
+    ws.once("message", (data) => {
+      let version: unknown;
+      try {
+        version = (JSON.parse(String(data)) as { version?: unknown }).version;
+      } catch (err) {
+        return ws.close(policyViolation, (err as Error).message);
+      }
+      if (version !== 1) return ws.close(policyViolation, `unexpected handshake value: ${String(version)}`);
+      run(ws, runner, parsed);
+    });
+  });
+}
+
+function send(ws: WebSocket, message: unknown): void {
+  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+}
+
+function run(ws: WebSocket, runner: AllocRunner, req: ExecRequest): void {
+  const invalid = validate(runner, req);
+  if (invalid) return ws.close(invalid[0], invalid[1]);
+  let proc: TaskProcess;
+  try {
+    const { cwd, env } = runner.execEnvironment(req.task);
+    proc = spawnTaskProcess({ argv: req.command, cwd, env: req.tty ? { TERM: "xterm", ...env } : env, stdio: ["pipe", "pipe", "pipe"] });
+  } catch (err) {
+    return ws.close(internalError, (err as Error).message.slice(0, 120));
+  }
+  pump(ws, proc, req.tty);
+  ws.on("message", (data) => onClientMessage(proc, String(data)));
+  ws.on("close", () => proc.signal("SIGKILL"));
+  ws.on("error", () => proc.signal("SIGKILL"));
+}
+
+function pump(ws: WebSocket, proc: TaskProcess, tty: boolean): void {
+  const streams = [["stdout", proc.child.stdout], ["stderr", proc.child.stderr]] as const;
+  let open = 2;
+  const closed = new Promise<void>((resolve) => {
+    for (const [name, stream] of streams) {
+      const channel = tty ? "stdout" : name;
+      stream?.on("data", (chunk: Buffer) => {
+        const data = tty ? Buffer.from(chunk.toString("latin1").replace(/\r?\n/g, "\r\n"), "latin1") : chunk;
+        send(ws, { [channel]: { data: data.toString("base64") } });
+      });
+      stream?.once("close", () => {
+        if (!tty || name === "stdout") send(ws, { [channel]: { close: true } });
+        if (--open === 0) resolve();
+      });
+    }
+  });
+  void Promise.all([proc.exited, closed]).then(([result]) => {
+    send(ws, { exited: true, result: result.exitCode === 0 ? {} : { exit_code: result.exitCode } });
+    if (ws.readyState === ws.OPEN) ws.close(1000);
+  });
+}
+
+function onClientMessage(proc: TaskProcess, text: string): void {
+  let message: { stdin?: { data?: string; close?: boolean } };
+  try {
+    message = JSON.parse(text) as typeof message;
+  } catch {
+    return;
+  }
+  const stdin = proc.child.stdin;
+  if (!message.stdin || !stdin || stdin.destroyed) return;
+  if (message.stdin.data) stdin.write(Buffer.from(message.stdin.data, "base64"));
+  if (message.stdin.close) stdin.end();
+}
