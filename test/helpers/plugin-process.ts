@@ -166,3 +166,56 @@ export async function refusingAddress(): Promise<string> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return `http://127.0.0.1:${port}`;
 }
+
+export interface StandaloneProcess {
+  child: ChildProcess;
+  /** host:port it listens on. */
+  address: string;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(): Promise<void>;
+}
+
+/** Starts `dist/main.js --listen 127.0.0.1:0 ...args` and waits for its "listening" log line to learn the port. */
+export async function startStandaloneProcess(options: { args?: string[]; env?: Record<string, string | undefined>; timeoutMs?: number } = {}): Promise<StandaloneProcess> {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...options.env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  const args = options.args ?? [];
+  const child = spawn(process.execPath, [pluginEntry, ...(args.includes("--listen") ? [] : ["--listen", "127.0.0.1:0"]), ...args], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await exited;
+  };
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`standalone plugin did not start listening; stderr: ${stderr}`)), options.timeoutMs ?? 10_000);
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+      for (const line of stderr.split("\n")) {
+        if (!line.startsWith("{")) continue;
+        const record = JSON.parse(line) as { "@message"?: string; address?: string };
+        if (record["@message"] === "listening" && record.address) {
+          clearTimeout(timer);
+          resolve(record.address);
+        }
+      }
+    });
+    void exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`standalone plugin exited (${code}); stderr: ${stderr}`));
+    });
+  }).catch(async (err: unknown) => {
+    await kill();
+    throw err;
+  });
+  return { child, address, stdout: () => stdout, stderr: () => stderr, exited, kill };
+}
