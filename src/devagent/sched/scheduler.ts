@@ -179,11 +179,20 @@ export class Scheduler {
       this.markStop(txn, s.alloc, s.description);
       stopped.push(s);
     }
+    const active = deployment && dep.isActive(deployment) && deployment.TaskGroups[group.Name] ? deployment : undefined;
     for (const a of plan.inPlace) {
       a.Job = structuredClone(job);
+      // An in-place update joins the rollout; a healthy allocation stays healthy (its tasks did not restart).
+      if (active && a.DeploymentID !== active.ID) {
+        a.DeploymentID = active.ID;
+        const s = active.TaskGroups[group.Name];
+        s.PlacedAllocs++;
+        if (a.DeploymentStatus?.Healthy === true) s.HealthyAllocs++;
+        active.ModifyIndex = txn.index;
+        txn.touch("deployments");
+      }
       this.touchAlloc(txn, a, "AllocationUpdated");
     }
-    const active = deployment && dep.isActive(deployment) && deployment.TaskGroups[group.Name] ? deployment : undefined;
     for (const p of plan.places) {
       let ports;
       try {
