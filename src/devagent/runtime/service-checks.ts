@@ -33,7 +33,7 @@ function resolvePort(label: unknown, ports: AllocatedPort[]): AllocatedPort | un
 function toCheck(check: Record<string, any>, service: Record<string, any>, task: string | undefined, ports: AllocatedPort[]): ServiceCheck {
   const port = resolvePort(check.PortLabel || service.PortLabel, ports);
   const restart = check.CheckRestart && Number(check.CheckRestart.Limit) > 0
-    ? { limit: Number(check.CheckRestart.Limit), graceMs: nsToMs(check.CheckRestart.Grace, 1000) }
+    ? { limit: Number(check.CheckRestart.Limit), graceMs: typeof check.CheckRestart.Grace === "number" ? Math.max(0, check.CheckRestart.Grace / 1e6) : 1000 }
     : undefined;
   return {
     name: String(check.Name || `service: ${JSON.stringify(service.Name)} check`),
