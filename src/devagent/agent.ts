@@ -155,6 +155,8 @@ interface ServeDeps {
 async function serve(req: IncomingMessage, res: ServerResponse, d: ServeDeps): Promise<void> {
   const url = new URL(req.url ?? "/", "http://agent");
   const path = url.pathname;
+  // Kept-alive connections opened before the switch are dropped too, so clients with a pool see the fault.
+  if (d.faults.refusesConnections() && !path.startsWith("/v1/devagent/")) return void req.socket.destroy();
   try {
     const delay = d.faults.delayMs(path);
     if (delay) await new Promise((r) => setTimeout(r, delay));

@@ -17,7 +17,8 @@
 //                                                       // stream) after N body bytes; once (default true) or every time
 //     "truncateFrame": { "pathPrefix": "/v1/client/fs/logs", "once": true },
 //                                                       // write the first half of the next streamed frame, then reset
-//     "refuseConnections": true                         // close every new connection at once
+//     "refuseConnections": true                         // close every new connection at once (and any kept-alive
+//                                                       // connection on its next request)
 //   }
 
 import type { IncomingMessage, ServerResponse } from "node:http";
