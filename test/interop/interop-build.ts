@@ -1,10 +1,11 @@
-// Builds the interop programs (the Go go-plugin host, the Python stubs) from Debian's toolchain into .tmp/interop,
-// keyed by a hash of their inputs so a second run reuses them. A missing tool fails loudly: CI always installs them
+// Builds the interop programs (the Go go-plugin host, the Python stubs) from Debian's toolchain into
+// $TMPDIR/nomad-provider-interop, keyed by a hash of their inputs so a later run reuses them. A missing tool fails loudly: CI always installs them
 // with .ci/install-interop-deps, so a missing tool is a broken setup, never a reason to skip.
 
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -14,7 +15,8 @@ const run = promisify(execFile);
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const interopDir = join(repoRoot, "test/interop");
 const proto = join(repoRoot, "proto/ctrlplane/provider/v1/provider.proto");
-const cacheDir = join(repoRoot, ".tmp/interop");
+// Outside the work tree, so a fresh clone on the same machine (CI after a session) reuses builds and Go's cache.
+const cacheDir = join(tmpdir(), "nomad-provider-interop");
 
 /** Fails with the one fix when a tool the interop tests need is not on PATH (or at its absolute path). */
 export async function requireTools(...tools: string[]): Promise<void> {

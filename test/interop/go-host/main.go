@@ -195,11 +195,13 @@ func statusState(raw json.RawMessage) string {
 func codeOf(err error) (string, string) {
 	st := status.Convert(err)
 	var b strings.Builder
-	for i, r := range st.Code().String() {
-		if i > 0 && unicode.IsUpper(r) {
+	prev := 'A'
+	for _, r := range st.Code().String() {
+		if unicode.IsUpper(r) && unicode.IsLower(prev) {
 			b.WriteByte('_')
 		}
 		b.WriteRune(unicode.ToUpper(r))
+		prev = r
 	}
 	return b.String(), st.Message()
 }
