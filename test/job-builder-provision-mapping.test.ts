@@ -52,6 +52,7 @@ describe("job builder", () => {
   });
 
   it("has one group 'workload' whose count is the main service's replicas", () => {
+    expect(group.Update).toMatchObject({ MaxParallel: 1, HealthCheck: "checks", MinHealthyTime: 2_000_000_000 });
     expect(job.TaskGroups).toHaveLength(1);
     expect(group.Name).toBe("workload");
     expect(group.Count).toBe(3);

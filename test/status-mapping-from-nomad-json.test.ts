@@ -122,6 +122,12 @@ describe("status mapping", () => {
     expect(status.ready).toBe(false);
   });
 
+  it("is PROVISIONING while only init tasks have run in the allocation", () => {
+    const a = alloc("a1");
+    a.TaskStates = { init: ts("running", { StartedAt: "2024-01-01T00:00:01Z" }), web: ts("pending"), side: ts("pending") };
+    expect(instanceStatusFrom({ job: instanceJob(), allocations: [a] }).state).toBe(InstanceState.PROVISIONING);
+  });
+
   it("is PROVISIONING with nothing placed yet", () => {
     expect(instanceStatusFrom({ job: instanceJob(), allocations: [] }).state).toBe(InstanceState.PROVISIONING);
   });

@@ -117,11 +117,21 @@ export async function latestDeployment(
   jobId: string,
   options: CallOptions = {},
 ): Promise<Deployment | undefined> {
+  return (await readLatestDeployment(nomad, jobId, options)).value;
+}
+
+/** latestDeployment with the index, for blocking on deployment changes. */
+export async function readLatestDeployment(
+  nomad: NomadHttp,
+  jobId: string,
+  options: ReadOptions = {},
+): Promise<Indexed<Deployment | undefined>> {
   const res = await nomad.request<Deployment | null>("GET", `${jobPath(jobId)}/deployment`, {
     signal: options.signal,
+    query: blockingQuery(options),
     what: `read deployment of job ${jobId}`,
   });
-  return res.body ?? undefined;
+  return { value: res.body ?? undefined, index: res.index };
 }
 
 /** GET /v1/job/:id/versions — the retained versions, newest first. */

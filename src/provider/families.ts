@@ -4,5 +4,6 @@
 import type { RpcFamily } from "./provider-service.js";
 import { infoFamily } from "./info.js";
 import { healthCheckFamily } from "./health-check.js";
+import { lifecycleFamily } from "./lifecycle-family.js";
 
-export const families: RpcFamily[] = [infoFamily, healthCheckFamily];
+export const families: RpcFamily[] = [infoFamily, healthCheckFamily, lifecycleFamily];

@@ -37,6 +37,20 @@ export const metaKeys = {
   portPrefix: "ctrlplane.port.",
 } as const;
 
+/**
+ * The update stanza of a provisioned instance. Nomad's defaults (10 s min healthy time) hold every Scale and Start
+ * behind a deployment for at least 10 s, and Nomad refuses count changes while one is active; an instance that has
+ * no release history gains nothing from the wait. Deploy replaces this stanza with its own options.
+ */
+export const provisionUpdate = {
+  MaxParallel: 1,
+  HealthCheck: "checks",
+  MinHealthyTime: 2 * S,
+  HealthyDeadline: 5 * 60 * S,
+  ProgressDeadline: 10 * 60 * S,
+  AutoRevert: false,
+} as const;
+
 export interface BuildJobOptions {
   region: string;
   namespace: string;
@@ -54,6 +68,7 @@ export function buildJob(req: ProvisionRequest, options: BuildJobOptions): Job {
     Tasks: req.services.map((svc) => buildTask(svc, options.settings.cpuMhzPerCore)),
     Services: req.services.flatMap(buildServices),
     Meta: { [metaKeys.instance]: req.instanceId },
+    Update: { ...provisionUpdate },
   };
   const diskMb = Math.max(0, ...req.services.map((s) => s.resources?.diskMb ?? 0));
   if (diskMb > 0) group.EphemeralDisk = { SizeMB: diskMb };

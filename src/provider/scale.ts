@@ -3,7 +3,9 @@
 
 import type { ScaleRequest } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 import type { CallContext } from "../grpc/service-impl.js";
-import { invalidArgument } from "../errors.js";
+import { Code, ProviderError, invalidArgument } from "../errors.js";
+import { waitUntil } from "./call-budget.js";
+import { waitForInstance } from "./wait-for.js";
 import { readJob, registerJob, scaleJobGroup } from "../nomad/jobs.js";
 import type { Job, Task } from "../nomad/types.js";
 import type { ProviderDeps } from "./provider-deps.js";
@@ -35,7 +37,7 @@ export async function scale(deps: ProviderDeps, req: ScaleRequest, ctx: CallCont
   const task = scaledTask(group.Tasks, req.serviceName);
 
   if (!changesResources) {
-    await scaleJobGroup(nomad, jobId, group.Name, r.replicas!, { signal: ctx.signal, message: `ctrlplane: replicas ${r.replicas}` });
+    await scaleWhenAllowed(deps, jobId, group.Name, r.replicas!, ctx);
     return { providerRef: jobId, replicas: r.replicas!, jobVersion: BigInt(job.Version ?? 0), message: `replicas set to ${r.replicas}` };
   }
 
@@ -61,6 +63,29 @@ export async function scale(deps: ProviderDeps, req: ScaleRequest, ctx: CallCont
     jobVersion: BigInt(after.Version ?? 0),
     message: `resources of ${task.Name} updated (job version ${after.Version ?? 0})`,
   };
+}
+
+/**
+ * Nomad refuses a count change while a deployment of the job is active; the handler then waits (within the call's
+ * deadline) for that deployment to finish and tries again, instead of failing a request that will soon be valid.
+ */
+async function scaleWhenAllowed(deps: ProviderDeps, jobId: string, group: string, count: number, ctx: CallContext): Promise<void> {
+  const until = waitUntil(ctx, 30_000);
+  for (;;) {
+    try {
+      await scaleJobGroup(deps.nomad, jobId, group, count, { signal: ctx.signal, message: `ctrlplane: replicas ${count}` });
+      return;
+    } catch (err) {
+      if (!(err instanceof ProviderError) || err.code !== Code.FailedPrecondition) throw err;
+      const { reached } = await waitForInstance(
+        deps.nomad,
+        jobId,
+        (s) => s.status.metadata["nomad.deployment_status"] !== "running",
+        { signal: ctx.signal, until },
+      );
+      if (!reached) throw err;
+    }
+  }
 }
 
 function scaledTask(tasks: Task[], serviceName: string): Task {

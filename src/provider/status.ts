@@ -13,7 +13,7 @@ import {
 } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 import type { AllocatedPort, AllocListStub, Allocation, Deployment, Job, Task, TaskGroup, TaskState } from "../nomad/types.js";
 import type { NomadHttp } from "../nomad/nomad-http.js";
-import { latestDeployment, listJobAllocations, readJob } from "../nomad/jobs.js";
+import { listJobAllocations, readJob, readLatestDeployment } from "../nomad/jobs.js";
 import { readAllocation } from "../nomad/allocations.js";
 import { metaKeys } from "./job-builder.js";
 import { taskGroupName } from "./instance-id.js";
@@ -89,14 +89,17 @@ function lastEventMessage(ts: TaskState | undefined): string {
 }
 
 function allocState(alloc: AllocListStub | Allocation, tasks: Task[]): InstanceState {
+  // Until a long-lived task has started, the allocation is still being set up (placement, init tasks running).
+  const started = tasks.some((t) => taskRole(t) !== "init" && alloc.TaskStates?.[t.Name]?.StartedAt);
   switch (alloc.ClientStatus) {
     case "failed":
       return InstanceState.FAILED;
     case "complete":
       return InstanceState.STOPPED;
     case "pending":
-      return Object.keys(alloc.TaskStates ?? {}).length === 0 ? InstanceState.PROVISIONING : InstanceState.STARTING;
+      return started ? InstanceState.STARTING : InstanceState.PROVISIONING;
     case "running": {
+      if (!started) return InstanceState.PROVISIONING;
       let state: InstanceState = InstanceState.RUNNING;
       for (const task of tasks) {
         const role = taskRole(task);
@@ -200,9 +203,10 @@ export function instanceStatusFrom(input: StatusInput): InstanceStatus {
   const deploying = deployment !== undefined && deployment.JobVersion === job.Version && deployment.Status === "running";
   const deployedHealthy = !deploying || current.every((a) => a.DeploymentStatus?.Healthy === true);
   const running = state === InstanceState.RUNNING;
-  const endpoints = running || state === InstanceState.STARTING
-    ? current.filter((a) => a.ClientStatus === "running").flatMap((a) => endpointsOf(a, group!, portsOf(a, input.ports)))
-    : [];
+  // Every running current allocation serves its ports, whatever the instance as a whole is doing.
+  const endpoints = job.Stop
+    ? []
+    : current.filter((a) => a.ClientStatus === "running").flatMap((a) => endpointsOf(a, group!, portsOf(a, input.ports)));
 
   return create(InstanceStatusSchema, {
     state,
@@ -276,8 +280,9 @@ export interface StatusSnapshot {
   status: InstanceStatus;
   job: Job;
   allocations: AllocListStub[];
-  /** X-Nomad-Index of the allocation list, to block on for the next change. */
+  /** X-Nomad-Index of the allocation list and of the deployment read, to block on for the next change. */
   allocationsIndex: bigint | undefined;
+  deploymentIndex: bigint | undefined;
 }
 
 /** Reads job, allocations, deployment (and ports where needed) and maps them. NOT_FOUND when the job is absent. */
@@ -288,10 +293,10 @@ export async function readInstanceStatus(
   cache = new AllocPortCache(),
 ): Promise<StatusSnapshot> {
   const { value: job } = await readJob(nomad, jobId, { signal });
-  const [{ value: allocations, index: allocationsIndex }, deployment] = await Promise.all([
+  const [{ value: allocations, index: allocationsIndex }, { value: deployment, index: deploymentIndex }] = await Promise.all([
     listJobAllocations(nomad, jobId, { signal }),
-    latestDeployment(nomad, jobId, { signal }),
+    readLatestDeployment(nomad, jobId, { signal }),
   ]);
   const ports = await cache.resolve(nomad, currentAllocations(job, allocations), signal);
-  return { status: instanceStatusFrom({ job, allocations, deployment, ports }), job, allocations, allocationsIndex };
+  return { status: instanceStatusFrom({ job, allocations, deployment, ports }), job, allocations, allocationsIndex, deploymentIndex };
 }

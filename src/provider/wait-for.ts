@@ -2,7 +2,7 @@
 // placement, task state or health change bumps their index), until a time limit. Returns the last snapshot either way.
 
 import type { NomadHttp } from "../nomad/nomad-http.js";
-import { listJobAllocations } from "../nomad/jobs.js";
+import { listJobAllocations, readLatestDeployment } from "../nomad/jobs.js";
 import { Code, ProviderError } from "../errors.js";
 import { AllocPortCache, readInstanceStatus, type StatusSnapshot } from "./status.js";
 
@@ -29,35 +29,39 @@ export async function waitForInstance(
   while (!done(snapshot)) {
     const remaining = options.until - Date.now();
     if (remaining <= 0) return { snapshot, reached: false };
-    await blockForChange(nomad, jobId, snapshot.allocationsIndex, remaining, options.signal);
+    await blockForChange(nomad, jobId, snapshot, remaining, options.signal);
     snapshot = await readInstanceStatus(nomad, jobId, options.signal, cache);
   }
   return { snapshot, reached: true };
 }
 
-/** Returns when the allocations changed past `index`, or after `ms`. Never returns sooner than a short pause
- * when the agent answers without blocking, so a server that ignores `index` cannot make this spin. */
-async function blockForChange(
-  nomad: NomadHttp,
-  jobId: string,
-  index: bigint | undefined,
-  ms: number,
-  signal: AbortSignal,
-): Promise<void> {
+/**
+ * Returns when the allocations or the latest deployment changed past the snapshot's indexes, or after `ms`. Never
+ * returns sooner than a short pause when the agent answers without blocking, so an agent that ignores `index`
+ * cannot make the caller spin.
+ */
+async function blockForChange(nomad: NomadHttp, jobId: string, snapshot: StatusSnapshot, ms: number, signal: AbortSignal): Promise<void> {
   const started = Date.now();
+  const done = new AbortController();
   const timeout = AbortSignal.timeout(Math.max(1, ms));
+  const both = AbortSignal.any([signal, timeout, done.signal]);
+  const watch = async (read: () => Promise<bigint | undefined>, seen: bigint | undefined) => {
+    const index = await read();
+    if (index !== undefined && seen !== undefined && index > seen) done.abort();
+    else await new Promise<void>((resolve) => both.addEventListener("abort", () => resolve(), { once: true }));
+  };
+  const opts = (index: bigint | undefined) => ({ index: index ?? 1n, waitMs: ms, signal: both });
   try {
-    const res = await listJobAllocations(nomad, jobId, {
-      index: index ?? 1n,
-      waitMs: ms,
-      signal: AbortSignal.any([signal, timeout]),
-    });
-    if (res.index !== undefined && index !== undefined && res.index > index) return;
+    await Promise.race([
+      watch(async () => (await listJobAllocations(nomad, jobId, opts(snapshot.allocationsIndex))).index, snapshot.allocationsIndex),
+      watch(async () => (await readLatestDeployment(nomad, jobId, opts(snapshot.deploymentIndex))).index, snapshot.deploymentIndex),
+    ]);
   } catch (err) {
     if (signal.aborted) throw err;
-    if (timeout.aborted) return;
-    if (!(err instanceof ProviderError) || err.code !== Code.Unavailable) throw err;
+    if (!timeout.aborted && !done.signal.aborted && !(err instanceof ProviderError && err.code === Code.Unavailable)) throw err;
+  } finally {
+    done.abort();
   }
   const pause = Math.min(ms, 100) - (Date.now() - started);
-  if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+  if (pause > 0 && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, pause));
 }
