@@ -19,8 +19,15 @@ describe("task lifecycle", () => {
     await waitFor(() => runner.taskStates().sidecar?.State === "running", "sidecar running");
     await waitFor(() => readFileSync(join(allocDir, "alloc/order"), "utf8").split("\n").length >= 4, "three tasks wrote");
 
-    expect(readFileSync(join(allocDir, "alloc/order"), "utf8")).toBe("init\nweb\nsidecar\n");
+    // init ran to completion before anything else started; web and the sidecar then run side by side
+    const [first, ...rest] = readFileSync(join(allocDir, "alloc/order"), "utf8").trim().split("\n");
+    expect(first).toBe("init");
+    expect(rest.sort()).toEqual(["sidecar", "web"]);
     const states = runner.taskStates();
+    const time = (task: string, type: string) => states[task]!.Events.find((e) => e.Type === type)!.Time;
+    expect(time("init", "Terminated")).toBeLessThanOrEqual(time("web", "Started"));
+    expect(time("web", "Started")).toBeLessThanOrEqual(time("sidecar", "Started"));
+    expect(Date.parse(states.sidecar!.StartedAt!)).toBeGreaterThanOrEqual(Date.parse(states.web!.StartedAt!));
     expect(states.init).toMatchObject({ State: "dead", Failed: false });
     expect(states.web?.State).toBe("running");
     expect(states.web?.Events.map((e) => e.Type)).toEqual(["Received", "Task Setup", "Started"]);

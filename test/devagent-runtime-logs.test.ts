@@ -59,7 +59,8 @@ describe("GET /v1/client/fs/logs", () => {
   });
 
   it("sends {} heartbeats while a followed log is idle", async () => {
-    const { base } = await setup("echo once; exec sleep 300", 50);
+    const { base, runner } = await setup("echo once; exec sleep 300", 50);
+    await waitFor(() => readFileSync(runner.logPath("app", "stdout"), "utf8") === "once\n", "line written");
     const { body } = await openStream(`${base}?task=app&type=stdout&follow=true`);
     await waitFor(() => decodeFrames(body()).frames.filter((f) => Object.keys(f).length === 1).length >= 2, "two heartbeats");
     expect(body().startsWith(`{"Offset":5,"Data":"${Buffer.from("once\n").toString("base64")}","File":"alloc/logs/app.stdout.0"}{}{}`)).toBe(true);
