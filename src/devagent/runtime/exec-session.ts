@@ -91,6 +91,9 @@ function run(ws: WebSocket, runner: AllocRunner, req: ExecRequest): void {
     return ws.close(internalError, (err as Error).message.slice(0, 120));
   }
   pump(ws, proc, req.tty);
+  // A command exec'd into a task lives inside it: when the task is gone, so is the session.
+  const taskWatch = setInterval(() => runner.isTaskDead(req.task) && proc.signal("SIGKILL"), 500);
+  void proc.exited.then(() => clearInterval(taskWatch));
   ws.on("message", (data) => onClientMessage(proc, String(data)));
   ws.on("close", () => proc.signal("SIGKILL"));
   ws.on("error", () => proc.signal("SIGKILL"));
