@@ -81,8 +81,11 @@ describe("a Go go-plugin host", () => {
     expect(health.response?.healthy, JSON.stringify(health.response)).toBe(true);
   });
 
-  it("provisions, watches, reads logs from and deprovisions an instance as far as Capabilities promise", () => {
+  it("provisions, watches, reads logs from and deprovisions an instance as far as Capabilities promise, with failures as gRPC codes", () => {
     const caps = capabilitiesOf(host);
+    const invalid = step(host, "Provision(invalid)");
+    if (expectPerCapabilities(invalid, caps, "provision", "INVALID_ARGUMENT")) expect(invalid.message).toMatch(/^instance_id\b/);
+    expectPerCapabilities(step(host, "Status(missing)"), caps, "provision", "NOT_FOUND");
     const provisioned = expectPerCapabilities(step(host, "Provision"), caps, "provision");
     if (provisioned) {
       const status = step(host, "Status");
@@ -92,7 +95,7 @@ describe("a Go go-plugin host", () => {
     }
     // Logs through the io.ReadCloser adapter: NDJSON events, ending at the workload's marker line.
     const logs = step(host, "Logs");
-    if (expectPerCapabilities(logs, caps, "logs", provisioned ? "OK" : "NOT_FOUND")) {
+    if (expectPerCapabilities(logs, caps, "logs", provisioned ? "OK" : "NOT_FOUND") && provisioned) {
       const events = host.logLines.map((l) => JSON.parse(l) as { ts: string; stream: string; line: string });
       expect(events.at(-1)).toMatchObject({ stream: "stdout", line: marker });
       expect(Number.isNaN(Date.parse(events.at(-1)!.ts))).toBe(false);

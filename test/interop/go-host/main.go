@@ -153,6 +153,16 @@ func lifecycle(provider pb.ProviderServiceClient, report *Report, provisionFile,
 	}
 	instance := req.GetInstanceId()
 
+	// How failures reach a host: a status code (and, for bad input, the field path first in the message).
+	call(report, "Status(missing)", 10*time.Second, func(ctx context.Context) (proto.Message, error) {
+		return provider.Status(ctx, &pb.StatusRequest{InstanceId: instance + "-missing"})
+	})
+	invalid := proto.Clone(req).(*pb.ProvisionRequest)
+	invalid.InstanceId = "not a valid id"
+	call(report, "Provision(invalid)", 10*time.Second, func(ctx context.Context) (proto.Message, error) {
+		return provider.Provision(ctx, invalid)
+	})
+
 	call(report, "Provision", 30*time.Second, func(ctx context.Context) (proto.Message, error) {
 		return provider.Provision(ctx, req)
 	})
