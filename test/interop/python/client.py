@@ -20,8 +20,11 @@ def main():
     args = parser.parse_args()
 
     sys.path.insert(0, args.stubs)
-    import grpc
-    from google.protobuf import json_format
+    try:
+        import grpc
+        from google.protobuf import json_format
+    except ImportError as err:
+        sys.exit(f"{err}: python3-grpcio / python3-protobuf are missing; run .ci/install-interop-deps")
     from ctrlplane.provider.v1 import provider_pb2 as pb
     from ctrlplane.provider.v1 import provider_pb2_grpc as pb_grpc
 
