@@ -1,0 +1,62 @@
+// A canary whose health check never passes (tcp check on a port nothing listens on) is never promoted: the
+// deployment fails at the healthy deadline, Nomad auto-reverts to the last stable release, and the allocations of
+// that release keep serving throughout — the same allocations, never replaced.
+
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { DeployStrategy } from "../gen/ctrlplane/provider/v1/provider_pb.js";
+import { lifecycleFamily } from "../src/provider/lifecycle-family.js";
+import { releasesFamily } from "../src/provider/releases-family.js";
+import { api, until, useDevAgent } from "./helpers/dev-agent.js";
+import { startInProcessProvider, type InProcessProvider } from "./helpers/in-process-provider.js";
+import { allOn, liveAllocations, quick, sleeperInstance } from "./helpers/release-fixtures.js";
+
+const agent = useDevAgent();
+let provider: InProcessProvider;
+const id = "inst_canary_bad";
+const jobId = `cp-${id}`;
+const call = { deadlineMs: 20_000 };
+
+beforeAll(async () => {
+  provider = await startInProcessProvider({ nomadAddress: agent().address, families: [lifecycleFamily, releasesFamily] });
+  await provider.client.provision(sleeperInstance(id, { port: true }), call);
+});
+afterAll(async () => {
+  await provider?.close();
+});
+
+it("an unhealthy canary is not promoted, the deployment fails and reverts, and the old release keeps serving", async () => {
+  const good = await provider.client.deploy(
+    { instanceId: id, releaseId: "good", services: [{ name: "web", image: "busybox:1" }], options: quick() },
+    call,
+  );
+  expect(good.status).toBe("successful");
+  const serving = await liveAllocations(agent(), jobId);
+  expect(serving).toHaveLength(2);
+
+  const bad = await provider.client.deploy(
+    {
+      instanceId: id,
+      releaseId: "bad",
+      strategy: DeployStrategy.CANARY,
+      services: [{ name: "web", image: "busybox:2", healthCheck: { port: 8080, interval: durationFromMs(200), timeout: durationFromMs(100) } }],
+      options: quick({ healthyDeadline: durationFromMs(1_500), progressDeadline: durationFromMs(5_000) }),
+    },
+    call,
+  );
+  expect(bad).toMatchObject({ status: "failed", jobVersion: 2n });
+  expect(bad.message).toContain("(release bad) failed");
+  expect(bad.message).toContain("Nomad reverted the instance to job version 1 (release good)");
+  const d = (await api(agent(), "GET", `/v1/deployment/${bad.deploymentId}`)).json;
+  expect(d.TaskGroups.workload).toMatchObject({ DesiredCanaries: 1, Promoted: false, HealthyAllocs: 0 });
+  const canary = d.TaskGroups.workload.PlacedCanaries[0];
+
+  // The revert registers version 3 (a copy of "good"); the old allocations move to it in place.
+  await until(async () => {
+    const job = (await api(agent(), "GET", `/v1/job/${jobId}`)).json;
+    return job.Version === 3 && job.Meta["ctrlplane.release"] === "good";
+  }, "auto-revert to release good");
+  const live = await until(() => allOn(agent(), jobId, "busybox:1", 2), "only busybox:1 allocations live");
+  expect(live.map((a) => a.id)).toEqual(serving.map((a) => a.id));
+  expect(live.map((a) => a.id)).not.toContain(canary);
+});
