@@ -5,5 +5,6 @@ import type { RpcFamily } from "./provider-service.js";
 import { infoFamily } from "./info.js";
 import { healthCheckFamily } from "./health-check.js";
 import { lifecycleFamily } from "./lifecycle-family.js";
+import { releasesFamily } from "./releases-family.js";
 
-export const families: RpcFamily[] = [infoFamily, healthCheckFamily, lifecycleFamily];
+export const families: RpcFamily[] = [infoFamily, healthCheckFamily, lifecycleFamily, releasesFamily];
