@@ -17,6 +17,12 @@ await build({
   platform: "node",
   format: "esm",
   target: "node20",
+  // Code loaded with import() after the plugin's handshake (HTTP client, RPC families) goes to its own chunk, so
+  // start-up parses only what serving needs.
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
+  // grpc-js requires it only for channelz/ORCA, which the plugin never enables; bundling it costs parse time.
+  external: ["@grpc/proto-loader"],
   sourcemap: "linked",
   legalComments: "none",
   logLevel: "warning",

@@ -1,15 +1,15 @@
 // The nomad-provider binary. Launched by a ctrlplane host (go-plugin) it handshakes and serves over a unix socket;
 // with --listen it serves directly. stdout carries the handshake line and nothing else, in every mode.
+// Static imports stay limited to node built-ins and small modules: the gRPC stack and the provider are loaded
+// with import() once the handshake line is out (bench/startup.mjs measures why).
 
 import packageJson from "../package.json" with { type: "json" };
 import { ConfigError, loadConfig, usage, type Config } from "./config.js";
+import { Code, ProviderError } from "./errors.js";
 import { createLogger } from "./log.js";
-import { NomadHttp } from "./nomad/nomad-http.js";
 import { HandshakeError } from "./plugin/handshake.js";
 import { runPluginMode } from "./plugin/plugin-mode.js";
-import { runStandaloneMode } from "./plugin/standalone-mode.js";
-import { startEmbeddedDevAgent, type EmbeddedDevAgent } from "./plugin/embedded-dev-agent.js";
-import { families } from "./provider/families.js";
+import { loadProvider } from "./plugin/provider-loader.js";
 
 // Whatever a dependency prints with console.log must not corrupt the handshake channel.
 console.log = console.error;
@@ -28,36 +28,33 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<vo
     process.exit(0);
   }
   const log = createLogger({ level: config.logLevel });
-
-  let devAgent: EmbeddedDevAgent | undefined;
-  if (config.standalone?.devAgent) {
-    devAgent = await startEmbeddedDevAgent();
-    log.info("embedded dev agent started", { address: devAgent.address });
-  }
-  const nomad = new NomadHttp({ ...config.nomad, address: devAgent?.address ?? config.nomad.address });
-  const deps = {
-    nomad,
-    log,
-    settings: { datacenters: config.datacenters, cpuMhzPerCore: config.cpuMhzPerCore, version: packageJson.version },
-  };
-  const cleanup = async () => {
-    await nomad.close();
-    await devAgent?.close();
-  };
+  const version = packageJson.version;
 
   if (config.standalone) {
-    await runStandaloneMode({ deps, families, log, listen: config.standalone, cleanup });
+    // A human is waiting, not a host's timer: start everything (including the dev agent) before listening.
+    const loaded = await loadProvider(config, version, log);
+    const { runStandaloneMode } = await import("./plugin/standalone-mode.js");
+    await runStandaloneMode({ provider: loaded.impl, log, listen: config.standalone, cleanup: () => loaded.close() });
     return;
   }
+
+  let close: (() => Promise<void>) | undefined;
   try {
     await runPluginMode({
-      deps,
-      families,
-      log,
       env,
+      log,
       magicCookieKey: config.magicCookieKey,
       magicCookieValue: config.magicCookieValue,
-      cleanup,
+      loadProvider: async () => {
+        try {
+          const loaded = await loadProvider(config, version, log);
+          close = () => loaded.close();
+          return loaded.impl;
+        } catch (err) {
+          throw new ProviderError(Code.Unavailable, `nomad-provider failed to initialise: ${(err as Error).message}`, { cause: err });
+        }
+      },
+      cleanup: async () => close?.(),
     });
   } catch (err) {
     if (err instanceof HandshakeError) fail(err.message);

@@ -46,7 +46,7 @@ describe("standalone exposure", () => {
   it("serves with --insecure but warns about it", async () => {
     const plugin = await startStandaloneProcess({ args: ["--listen", "0.0.0.0:0", "--insecure"] });
     try {
-      const warning = plugin.stderr().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, string>).find((r) => r["@level"] === "warn");
+      const warning = plugin.stderr().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, string>).find((r) => r["@level"] === "warn");
       expect(warning?.["@message"]).toMatch(/plaintext gRPC on a non-loopback address/);
     } finally {
       await plugin.kill();

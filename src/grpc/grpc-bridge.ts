@@ -63,11 +63,35 @@ function methodDefinition(method: DescMethod): MethodDefinition<unknown, unknown
     requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
     responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
     requestSerialize: serializer(method.input),
-    requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
+    requestDeserialize: (bytes: Buffer) => decodeRequest(method, bytes),
     responseSerialize: serializer(method.output),
     responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
     originalName: method.localName,
   };
+}
+
+/** Bytes that are no valid encoding of the request message. Left to grpc-js, a decode failure would be INTERNAL; the
+ *  contract calls a malformed request INVALID_ARGUMENT, so decoding never throws and the handler refuses it instead. */
+class UndecodableRequest {
+  constructor(readonly error: ProviderError) {}
+}
+
+function decodeRequest(method: DescMethod, bytes: Buffer): unknown {
+  try {
+    return fromBinary(method.input, bytes);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    return new UndecodableRequest(new ProviderError(Code.InvalidArgument, `not a valid ${method.input.typeName} encoding (${why})`, { field: "request" }));
+  }
+}
+
+function decoded<T>(message: T): T {
+  if (message instanceof UndecodableRequest) throw message.error;
+  return message;
+}
+
+async function* decodedAll(messages: AsyncIterable<unknown>): AsyncGenerator<unknown> {
+  for await (const message of messages) yield decoded(message);
 }
 
 function serializer(schema: DescMessage) {
@@ -81,28 +105,28 @@ function grpcHandler(method: DescMethod, handler: AnyHandler, options: BridgeOpt
     case "unary":
       return ((call, callback) => {
         void runCall(call, "unary", method, options, async (ctx) => {
-          const out = await (handler(call.request, ctx) as Promise<unknown>);
+          const out = await (handler(decoded(call.request), ctx) as Promise<unknown>);
           callback(null, out);
         }, (status) => callback(status));
       }) satisfies handleUnaryCall<unknown, unknown>;
     case "server_streaming":
       return ((call) => {
         void runCall(call, "stream", method, options, async (ctx) => {
-          await writeAll(call, handler(call.request, ctx) as AsyncIterable<unknown>, ctx.signal);
+          await writeAll(call, handler(decoded(call.request), ctx) as AsyncIterable<unknown>, ctx.signal);
           call.end();
         }, (status) => call.emit("error", status));
       }) satisfies handleServerStreamingCall<unknown, unknown>;
     case "client_streaming":
       return ((call, callback) => {
         void runCall(call, "stream", method, options, async (ctx) => {
-          const out = await (handler(incoming(call, ctx.signal), ctx) as Promise<unknown>);
+          const out = await (handler(decodedAll(incoming(call, ctx.signal)), ctx) as Promise<unknown>);
           callback(null, out);
         }, (status) => callback(status));
       }) satisfies handleClientStreamingCall<unknown, unknown>;
     case "bidi_streaming":
       return ((call) => {
         void runCall(call, "stream", method, options, async (ctx) => {
-          await writeAll(call, handler(incoming(call, ctx.signal), ctx) as AsyncIterable<unknown>, ctx.signal);
+          await writeAll(call, handler(decodedAll(incoming(call, ctx.signal)), ctx) as AsyncIterable<unknown>, ctx.signal);
           call.end();
         }, (status) => call.emit("error", status));
       }) satisfies handleBidiStreamingCall<unknown, unknown>;

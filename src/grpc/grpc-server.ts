@@ -3,6 +3,7 @@
 
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import type { Duplex } from "node:stream";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import type { Logger } from "../log.js";
 import { bridgeService } from "./grpc-bridge.js";
@@ -52,6 +53,12 @@ export class GrpcServer {
     return new Promise((resolve, reject) => {
       this.#server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port)));
     });
+  }
+
+  /** Serves connections accepted elsewhere, e.g. on a socket bound before grpc-js was even loaded. */
+  connectionSink(credentials: ServerCredentials): (connection: Duplex) => void {
+    const injector = this.#server.createConnectionInjector(credentials);
+    return (connection) => injector.injectConnection(connection);
   }
 
   /** Graceful shutdown, bounded by graceMs; safe to call more than once. */

@@ -4,7 +4,6 @@
 // than the whole rest of the plugin.
 
 import { generateKeyPairSync, randomBytes, sign, X509Certificate } from "node:crypto";
-import { ServerCredentials } from "@grpc/grpc-js";
 import { bitString, boolean, explicit, implicit, octetString, oid, sequence, set, smallInteger, time, unsignedInteger, utf8String } from "./der.js";
 
 export interface ServerCertificate {
@@ -66,13 +65,4 @@ function pem(label: string, der: Uint8Array): string {
 /** Checks PLUGIN_CLIENT_CERT is a certificate at all, so a broken host fails at start-up with a clear message. */
 export function parseHostCertificate(pemText: string): X509Certificate {
   return new X509Certificate(pemText);
-}
-
-/** TLS that requires a client certificate chaining to the host's certificate. */
-export function autoMtlsCredentials(server: ServerCertificate, hostCertPem: string): ServerCredentials {
-  return ServerCredentials.createSsl(
-    Buffer.from(hostCertPem),
-    [{ cert_chain: Buffer.from(server.certPem), private_key: Buffer.from(server.keyPem) }],
-    true,
-  );
 }

@@ -1,4 +1,4 @@
-// The gRPC server both modes serve: ProviderService from the registered families, grpc.health.v1 and server
+// The gRPC server both modes serve: ProviderService, grpc.health.v1 and server
 // reflection (v1 and v1alpha) over exactly the services served.
 
 import type { DescMethod } from "@bufbuild/protobuf";
@@ -11,12 +11,10 @@ import { healthService, HealthStatus } from "../grpc/health-service.js";
 import { reflectionImpls } from "../grpc/reflection-service.js";
 import type { CallContext } from "../grpc/service-impl.js";
 import type { Logger } from "../log.js";
-import type { ProviderDeps } from "../provider/provider-deps.js";
-import { createProviderService, type RpcFamily } from "../provider/provider-service.js";
+import type { ProviderServiceImpl } from "../provider/provider-service.js";
 
 export interface ProviderServerOptions {
-  deps: ProviderDeps;
-  families: readonly RpcFamily[];
+  provider: ProviderServiceImpl;
   log: Logger;
   /** Refuses ProviderService calls (health and reflection stay open so probes and buf curl --list-methods work). */
   authorize?: (ctx: CallContext, method: DescMethod) => void;
@@ -32,7 +30,7 @@ export interface ProviderServer {
 export function createProviderServer(options: ProviderServerOptions): ProviderServer {
   const server = new GrpcServer({ log: options.log, authorize: options.authorize });
   const health = new HealthStatus(["", ProviderService.typeName, ...(options.healthNames ?? [])]);
-  server.addService(ProviderService, createProviderService(options.deps, options.families));
+  server.addService(ProviderService, options.provider);
   server.addService(Health, healthService(health), { open: true });
   const reflection = reflectionImpls(() => server.services);
   server.addService(ReflectionV1, reflection.v1, { open: true });
