@@ -1,10 +1,10 @@
 // A canary whose health check never passes (tcp check on a port nothing listens on) is never promoted: the
 // deployment fails at the healthy deadline, Nomad auto-reverts to the last stable release, and the allocations of
-// that release keep serving throughout — the same allocations, never replaced.
+// that release keep serving throughout — the same allocations, never replaced. Status says what happened.
 
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import { DeployStrategy } from "../gen/ctrlplane/provider/v1/provider_pb.js";
+import { DeployStrategy, InstanceState } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { lifecycleFamily } from "../src/provider/lifecycle-family.js";
 import { releasesFamily } from "../src/provider/releases-family.js";
 import { api, until, useDevAgent } from "./helpers/dev-agent.js";
@@ -59,4 +59,24 @@ it("an unhealthy canary is not promoted, the deployment fails and reverts, and t
   const live = await until(() => allOn(agent(), jobId, "busybox:1", 2), "only busybox:1 allocations live");
   expect(live.map((a) => a.id)).toEqual(serving.map((a) => a.id));
   expect(live.map((a) => a.id)).not.toContain(canary);
+
+  // Status shows the instance healthy on "good" again, and says why: the release "bad" failed and was reverted.
+  const status = await until(async () => {
+    const s = (await provider.client.status({ instanceId: id }, call)).status!;
+    return s.state === InstanceState.RUNNING && s;
+  }, "RUNNING again");
+  expect(status.metadata["ctrlplane.release"]).toBe("good");
+  expect(status.message).toContain(`deployment ${bad.deploymentId.slice(0, 8)} of job version 2 (release bad) failed`);
+  expect(status.message).toContain("Nomad reverted the instance to job version 1 (release good)");
+});
+
+it("once another release deploys successfully, Status no longer reports the old revert", async () => {
+  const next = await provider.client.deploy(
+    { instanceId: id, releaseId: "fixed", services: [{ name: "web", image: "busybox:3" }], options: quick() },
+    call,
+  );
+  expect(next.status).toBe("successful");
+  const status = (await provider.client.status({ instanceId: id }, call)).status!;
+  expect(status.metadata["ctrlplane.release"]).toBe("fixed");
+  expect(status.message).not.toContain("reverted");
 });

@@ -43,19 +43,8 @@ export async function readDeployment(nomad: NomadHttp, deploymentId: string, opt
   return { value: res.body, index: res.index };
 }
 
-/** GET /v1/job/:id/deployment — the job's most recent deployment (undefined when it has none), blocking-capable. */
-export async function readLatestDeployment(
-  nomad: NomadHttp,
-  jobId: string,
-  options: ReadOptions = {},
-): Promise<Indexed<Deployment | undefined>> {
-  const res = await nomad.request<Deployment | null>("GET", `${jobPath(jobId)}/deployment`, {
-    signal: options.signal,
-    query: blockingQuery(options),
-    what: `read latest deployment of job ${jobId}`,
-  });
-  return { value: res.body ?? undefined, index: res.index };
-}
+/** GET /v1/job/:id/deployment (blocking-capable) lives with the job endpoints; re-exported for deployment callers. */
+export { readLatestDeployment } from "./jobs.js";
 
 /** GET /v1/job/:id/deployments — every retained deployment of the job, newest first. */
 export async function listJobDeployments(nomad: NomadHttp, jobId: string, options: ReadOptions = {}): Promise<Indexed<Deployment[]>> {

@@ -17,6 +17,7 @@ import { listJobAllocations, readJob, readLatestDeployment } from "../nomad/jobs
 import { readAllocation } from "../nomad/allocations.js";
 import { metaKeys } from "./job-builder.js";
 import { taskGroupName } from "./instance-id.js";
+import { readAutoRevertNotice } from "./auto-revert-notice.js";
 
 /** Higher = worse; the instance (and a service across allocations) takes the worst. */
 const severity: Record<InstanceState, number> = {
@@ -298,5 +299,9 @@ export async function readInstanceStatus(
     readLatestDeployment(nomad, jobId, { signal }),
   ]);
   const ports = await cache.resolve(nomad, currentAllocations(job, allocations), signal);
-  return { status: instanceStatusFrom({ job, allocations, deployment, ports }), job, allocations, allocationsIndex, deploymentIndex };
+  const status = instanceStatusFrom({ job, allocations, deployment, ports });
+  // A release that failed and was auto-reverted leaves a healthy instance behind; the message must still say so.
+  const reverted = await readAutoRevertNotice(nomad, job, deployment, signal);
+  if (reverted) status.message = status.message ? `${status.message}; ${reverted}` : reverted;
+  return { status, job, allocations, allocationsIndex, deploymentIndex };
 }
