@@ -19,7 +19,7 @@ export async function loadProvider(config: Config, version: string, log: Logger)
   let devAgent: { address: string; close(): Promise<void> } | undefined;
   if (config.standalone?.devAgent) {
     const { startEmbeddedDevAgent } = await import("./embedded-dev-agent.js");
-    devAgent = await startEmbeddedDevAgent();
+    devAgent = await startEmbeddedDevAgent(config, log);
     log.info("embedded dev agent started", { address: devAgent.address });
   }
   const nomad = new NomadHttp({ ...config.nomad, address: devAgent?.address ?? config.nomad.address });

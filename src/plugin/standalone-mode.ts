@@ -41,6 +41,8 @@ export async function runStandaloneMode(options: StandaloneModeOptions): Promise
       if (stopping) return;
       stopping = true;
       log.info("shutting down");
+      // A client holding a call open past the grace period (and the dev agent's tasks) must not keep us alive.
+      setTimeout(() => process.exit(0), 5000).unref();
       health.stopServing();
       void server
         .shutdown(2000)
