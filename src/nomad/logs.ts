@@ -47,6 +47,7 @@ const defaultIdleTimeoutMs = 10_000;
 
 /** One raw request to the logs endpoint, as frames. The connection is released when the generator ends. */
 export async function* streamLogFrames(nomad: NomadHttp, allocId: string, o: LogFrameStreamOptions): AsyncGenerator<LogFrame> {
+  if (o.signal?.aborted) throw ProviderError.from(o.signal.reason, Code.Canceled);
   const idle = new AbortController();
   const onAbort = () => idle.abort(o.signal?.reason);
   o.signal?.addEventListener("abort", onAbort, { once: true });

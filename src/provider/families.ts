@@ -6,5 +6,6 @@ import { infoFamily } from "./info.js";
 import { healthCheckFamily } from "./health-check.js";
 import { lifecycleFamily } from "./lifecycle-family.js";
 import { releasesFamily } from "./releases-family.js";
+import { execFamily, logsFamily } from "./observe-family.js";
 
-export const families: RpcFamily[] = [infoFamily, healthCheckFamily, lifecycleFamily, releasesFamily];
+export const families: RpcFamily[] = [infoFamily, healthCheckFamily, lifecycleFamily, releasesFamily, logsFamily, execFamily];

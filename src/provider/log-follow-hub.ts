@@ -50,9 +50,13 @@ class Follower {
     this.#notify();
   }
 
-  /** The next queued chunk; OVERFLOW once the queue ran dry after an overflow; undefined when `stop` fired. */
-  async next(stop: AbortSignal): Promise<LogChunk | typeof OVERFLOW | undefined> {
+  /**
+   * The next queued chunk; OVERFLOW once the queue ran dry after an overflow; undefined when `stop` fired.
+   * Throws when `signal` aborts (the call is gone) or the upstream failed for good.
+   */
+  async next(stop: AbortSignal, signal: AbortSignal): Promise<LogChunk | typeof OVERFLOW | undefined> {
     for (;;) {
+      if (signal.aborted) throw ProviderError.from(signal.reason, Code.Canceled);
       const chunk = this.#queue.shift();
       if (chunk) {
         this.#bytes -= chunk.data.length;
@@ -64,11 +68,13 @@ class Follower {
       await new Promise<void>((resolve) => {
         const done = () => {
           stop.removeEventListener("abort", done);
+          signal.removeEventListener("abort", done);
           this.#wake = undefined;
           resolve();
         };
         this.#wake = done;
         stop.addEventListener("abort", done, { once: true });
+        signal.addEventListener("abort", done, { once: true });
       });
     }
   }
@@ -123,7 +129,7 @@ export class LogFollowHub {
           }
         }
         for (;;) {
-          const next = await follower.next(stop);
+          const next = await follower.next(stop, signal);
           if (next === undefined) return;
           if (next === OVERFLOW) break;
           const chunk = trim(next, position);

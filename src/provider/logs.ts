@@ -140,7 +140,9 @@ class AllocSet {
     readonly plan: Plan,
     readonly signal: AbortSignal,
     readonly follow: boolean,
-  ) {}
+  ) {
+    signal.addEventListener("abort", () => this.#changed?.(), { once: true });
+  }
 
   /** Adds allocations (initial ones, or ones that appeared later) and updates the state of known ones. */
   consider(allocs: AllocListStub[], initial: boolean): void {
@@ -177,6 +179,7 @@ class AllocSet {
   /** The next line or start event; undefined when every source ended and (following) no allocation is still alive. */
   async next(): Promise<Tagged | undefined> {
     for (;;) {
+      if (this.signal.aborted) throw ProviderError.from(this.signal.reason, Code.Canceled);
       if (this.#watchError) throw this.#watchError;
       if (this.#merger.size > 0) {
         if (!this.follow) return this.#merger.next();

@@ -15,7 +15,7 @@ import { ResourcesResponseSchema, type ResourcesRequest, type ResourcesResponse 
 import { invalidArgument, ProviderError } from "../errors.js";
 import { readAllocation } from "../nomad/allocations.js";
 import { memoryUsedBytes, readAllocationStats, type AllocResourceUsage } from "../nomad/allocation-stats.js";
-import { listJobAllocations } from "../nomad/jobs.js";
+import { listJobAllocations, readJob } from "../nomad/jobs.js";
 import type { Allocation } from "../nomad/types.js";
 import type { CallContext } from "../grpc/service-impl.js";
 import { jobIdFor } from "./instance-id.js";
@@ -39,6 +39,8 @@ export async function* streamResources(deps: ProviderDeps, req: ResourcesRequest
   if (intervalMs < 0 || (intervalMs > 0 && intervalMs < minIntervalMs)) {
     throw invalidArgument("interval", `must be at least ${minIntervalMs}ms (or unset for one sample)`);
   }
+  // A missing job is NOT_FOUND (Nomad lists an unknown job's allocations as an empty list).
+  await readJob(deps.nomad, jobId, { signal: ctx.signal });
   const limitsCache = new Map<string, TaskLimits>();
   for (;;) {
     yield await sampleOnce(deps, jobId, limitsCache, ctx.signal);
@@ -50,7 +52,6 @@ export async function* streamResources(deps: ProviderDeps, req: ResourcesRequest
 }
 
 async function sampleOnce(deps: ProviderDeps, jobId: string, cache: Map<string, TaskLimits>, signal: AbortSignal): Promise<ResourcesResponse> {
-  // The job must exist: a deleted instance is NOT_FOUND, not an empty sample.
   const allocs = (await listJobAllocations(deps.nomad, jobId, { signal })).value.filter(
     (a) => a.ClientStatus === "running" && a.DesiredStatus === "run",
   );
