@@ -8,9 +8,6 @@ import { ServerReflection as ReflectionV1Alpha } from "../../gen/grpc/reflection
 import { Code } from "../errors.js";
 import type { ServiceImpl } from "./service-impl.js";
 
-/** The reflection services themselves, so a server can list them among what it serves. */
-export const reflectionServices = [ReflectionV1, ReflectionV1Alpha] as const;
-
 interface Request {
   host: string;
   messageRequest: { case: string | undefined; value?: unknown };
@@ -18,36 +15,33 @@ interface Request {
 
 /** Index of everything a client may ask about: file names and fully-qualified symbols to their files. */
 class DescriptorIndex {
-  readonly services: string[];
+  readonly #services: () => readonly DescService[];
   readonly #files = new Map<string, DescFile>();
   readonly #symbols = new Map<string, DescFile>();
+  #indexed = 0;
 
+  // Read at call time: services may be added to the server after reflection itself.
   constructor(services: () => readonly DescService[]) {
-    // Resolved lazily: the server adds reflection before (or after) the services it describes.
-    this.services = [];
-    this.#load = () => {
-      for (const service of services()) {
-        if (!this.services.includes(service.typeName)) this.services.push(service.typeName);
-        this.#addFile(service.file);
-      }
-    };
+    this.#services = services;
   }
 
-  readonly #load: () => void;
-
   file(name: string): DescFile | undefined {
-    this.#load();
+    this.#refresh();
     return this.#files.get(name);
   }
 
   symbol(name: string): DescFile | undefined {
-    this.#load();
+    this.#refresh();
     return this.#symbols.get(name.replace(/^\./, ""));
   }
 
   list(): string[] {
-    this.#load();
-    return this.services;
+    return this.#services().map((s) => s.typeName);
+  }
+
+  #refresh(): void {
+    const services = this.#services();
+    for (; this.#indexed < services.length; this.#indexed++) this.#addFile(services[this.#indexed]!.file);
   }
 
   #addFile(file: DescFile): void {
