@@ -32,8 +32,9 @@ export async function runStandaloneMode(options: StandaloneModeOptions): Promise
       address: `${host}:${port}`,
     });
   }
-  log.info("listening", { address: `${host}:${port}`, tls: listen.tls !== undefined, mtls: listen.tls?.clientCa !== undefined, auth: listen.authToken !== undefined });
   process.stderr.write(curlExamples(`${host}:${port}`, listen));
+  // Last: scripts and tests wait for this line to know the port.
+  log.info("listening", { address: `${host}:${port}`, tls: listen.tls !== undefined, mtls: listen.tls?.clientCa !== undefined, auth: listen.authToken !== undefined });
 
   let stopping = false;
   onTermination(
@@ -59,12 +60,13 @@ export function curlExamples(address: string, listen: StandaloneConfig): string 
   const base = listen.tls ? `https://${address}` : `http://${address}`;
   const flags = ["--protocol grpc", ...(listen.tls ? [] : ["--http2-prior-knowledge"])].join(" ");
   const auth = listen.authToken ? ' -H "authorization: Bearer $CP_PLUGIN_AUTH_TOKEN"' : "";
+  const tls = listen.tls ? ` --cacert <server-cert.pem>${listen.tls.clientCa ? " --cert <client-cert.pem> --key <client-key.pem>" : ""}` : "";
   return [
     "",
     "nomad-provider is serving ctrlplane.provider.v1.ProviderService. Try:",
-    `  npx buf curl ${flags}${auth} ${base}/ctrlplane.provider.v1.ProviderService/Info`,
-    `  npx buf curl ${flags} --list-methods ${base}`,
-    `  npx buf curl ${flags}${auth} ${base}/ctrlplane.provider.v1.ProviderService/HealthCheck`,
+    `  npx buf curl ${flags}${auth} ${base}/ctrlplane.provider.v1.ProviderService/Info${tls}`,
+    `  npx buf curl ${flags} --list-methods ${base}${tls}`,
+    `  npx buf curl ${flags}${auth} ${base}/ctrlplane.provider.v1.ProviderService/HealthCheck${tls}`,
     "",
     "",
   ].join("\n");
