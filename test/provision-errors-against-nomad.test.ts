@@ -46,12 +46,14 @@ describe("lifecycle errors", () => {
 
   it("refuses secrets it cannot store safely, without writing their values anywhere", async () => {
     const req = threeServiceRequest("inst_secret");
-    req.services![1]!.secrets = [{ key: "db-password", value: "hunter2" }];
+    // A carriage return cannot travel through the env file the secrets template renders.
+    req.services![1]!.secrets = [{ key: "db-password", value: "hunter2\r" }];
     const err = await grpcCode(provider.client.provision(req, call));
-    expect(err.code).toBe(GrpcStatus.UNIMPLEMENTED);
-    expect(err.details).toMatch(/^services\[1\]\.secrets: /);
+    expect(err.code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    expect(err.details).toMatch(/^services\[1\]\.secrets\[0\]\.value: /);
     expect(err.details).not.toContain("hunter2");
     expect((await api(agent(), "GET", "/v1/job/cp-inst_secret")).status).toBe(404);
+    expect((await api(agent(), "GET", "/v1/vars?prefix=nomad/jobs/cp-inst_secret/")).json).toEqual([]);
   });
 
   it("answers PERMISSION_DENIED when Nomad refuses the token (403)", async () => {

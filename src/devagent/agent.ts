@@ -22,10 +22,12 @@ import { registerAllocRoutes } from "./routes/alloc-routes.js";
 import { execUpgrade, registerClientRoutes } from "./routes/client-routes.js";
 import { EventBuffer, registerEventRoutes } from "./routes/event-routes.js";
 import { registerJobRoutes } from "./routes/job-routes.js";
+import { registerVariableRoutes } from "./routes/variable-routes.js";
 import type { RouteDeps } from "./routes/route-deps.js";
 import { Scheduler } from "./sched/scheduler.js";
 import { newId } from "./state/nomad-time.js";
-import { StateStore } from "./state/state-store.js";
+import { jobKey, StateStore } from "./state/state-store.js";
+import { implicitlyReadable } from "./state/variables.js";
 
 export interface DevAgentOptions {
   host?: string;
@@ -71,7 +73,13 @@ export async function createDevAgent(options: DevAgentOptions, runtime: AgentRun
   const store = new StateStore();
   const faults = new Faults();
   const acl = new Acl(options.acl === true);
-  const scheduler = new Scheduler({ store, createAllocRunner: runtime.createAllocRunner, node, region, dataDir, log });
+  const readVariable = (namespace: string, path: string, who: { job: string; group: string; task: string }) => {
+    // With ACLs on, a workload identity reads only its implicit paths; Nomad's template then sees a 403 as "absent".
+    if (acl.enabled && !implicitlyReadable(path, who.job, who.group, who.task)) return undefined;
+    const items = store.variables.get(jobKey(namespace, path))?.Items;
+    return items ? { ...items } : undefined;
+  };
+  const scheduler = new Scheduler({ store, createAllocRunner: runtime.createAllocRunner, node, region, dataDir, log, readVariable });
   const jobs = new JobService(store, scheduler, { region, namespaces: new Set(["default", ...(options.namespaces ?? [])]) });
   let address = "";
   const deps: RouteDeps = {
@@ -84,6 +92,7 @@ export async function createDevAgent(options: DevAgentOptions, runtime: AgentRun
   registerJobRoutes(router, deps);
   registerAllocRoutes(router, deps);
   registerClientRoutes(router, deps);
+  registerVariableRoutes(router, deps);
   registerEventRoutes(router, deps, new EventBuffer(store));
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {

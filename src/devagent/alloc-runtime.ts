@@ -73,6 +73,11 @@ export interface AllocRunSpec {
   allocDir: string;
   /** Set when the allocation is part of a deployment. */
   health?: HealthSettings;
+  /**
+   * Reads a Nomad Variable (in the allocation's namespace) as `task`'s workload identity would: the items, or
+   * undefined when it is absent or not readable (consul-template's nomadVar then sees nothing). Absent: no variables.
+   */
+  readVariable?: (path: string, task: string) => Record<string, string> | undefined;
 }
 
 export interface AllocRunnerEvents {

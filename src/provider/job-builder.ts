@@ -17,6 +17,7 @@ import type { Job, Port, RequestedDevice, Service, Task, TaskGroup, Template, Vo
 import type { ProviderSettings } from "./provider-deps.js";
 import { jobIdFor, taskGroupName } from "./instance-id.js";
 import { isMain } from "./validation.js";
+import { secretsTemplate } from "./secrets.js";
 
 const S = 1_000_000_000;
 
@@ -65,7 +66,7 @@ export function buildJob(req: ProvisionRequest, options: BuildJobOptions): Job {
     Name: taskGroupName,
     Count: main?.resources?.replicas ?? 1,
     Networks: [groupNetwork(req.services)],
-    Tasks: req.services.map((svc) => buildTask(svc, options.settings.cpuMhzPerCore)),
+    Tasks: req.services.map((svc) => buildTask(svc, options.settings.cpuMhzPerCore, jobId)),
     Services: req.services.flatMap(buildServices),
     Meta: { [metaKeys.instance]: req.instanceId },
     Update: { ...provisionUpdate },
@@ -152,7 +153,8 @@ export function dockerConfig(svc: Pick<ServiceSpec, "image" | "ports" | "command
   return config;
 }
 
-export function buildTask(svc: ServiceSpec, mhzPerCore: number): Task {
+/** jobId is needed when the service has secrets: its template reads the job's Nomad Variable. */
+export function buildTask(svc: ServiceSpec, mhzPerCore: number, jobId?: string): Task {
   const r = svc.resources;
   const resources: Task["Resources"] = {};
   const cpu = cpuMhz(r?.cpuMillis ?? 0, mhzPerCore);
@@ -170,6 +172,10 @@ export function buildTask(svc: ServiceSpec, mhzPerCore: number): Task {
   const lifecycle = lifecycleFor(svc.role);
   if (lifecycle) task.Lifecycle = lifecycle;
   const templates = svc.configFiles.map(configTemplate);
+  if (svc.secrets.length > 0) {
+    if (!jobId) throw new Error("buildTask: a service with secrets needs the job ID");
+    templates.push(secretsTemplate(jobId, svc));
+  }
   if (templates.length > 0) task.Templates = templates;
   const mounts = volumeMounts(svc);
   if (mounts.mounts.length > 0) task.VolumeMounts = mounts.mounts;

@@ -11,6 +11,7 @@ import { jobIdFor } from "./instance-id.js";
 import { currentAllocations, instanceGroup, readInstanceStatus, taskRole } from "./status.js";
 import { waitUntil } from "./call-budget.js";
 import { waitForInstance } from "./wait-for.js";
+import { deleteInstanceSecrets } from "./secrets.js";
 
 const defaultWaitMs = 30_000;
 
@@ -19,17 +20,20 @@ export interface StateAnswer {
   message: string;
 }
 
-/** Stops and purges the job. A missing job is success: Deprovision converges. */
+/** Stops and purges the job, then deletes its secret variables. A missing job is success: Deprovision converges. */
 export async function deprovision(deps: ProviderDeps, instanceId: string, ctx: CallContext): Promise<StateAnswer> {
   const jobId = jobIdFor(instanceId);
   const job = await findJob(deps.nomad, jobId, { signal: ctx.signal });
-  if (!job) {
+  if (job) {
+    const res = await deregisterJob(deps.nomad, jobId, { purge: true, signal: ctx.signal });
+    deps.log.info("deprovision: job purged", { job_id: jobId, eval_id: res.EvalID });
+  } else {
     deps.log.info("deprovision: job not found: already deprovisioned", { job_id: jobId });
-    return { state: InstanceState.DESTROYED, message: "job not found: already deprovisioned" };
   }
-  const res = await deregisterJob(deps.nomad, jobId, { purge: true, signal: ctx.signal });
-  deps.log.info("deprovision: job purged", { job_id: jobId, eval_id: res.EvalID });
-  return { state: InstanceState.DESTROYED, message: "job stopped and purged" };
+  const secrets = await deleteInstanceSecrets(deps.nomad, jobId, job, ctx.signal);
+  if (secrets > 0) deps.log.info("deprovision: secret variables deleted", { job_id: jobId, count: secrets });
+  const removed = secrets > 0 ? `; ${secrets} secret variable(s) deleted` : "";
+  return { state: InstanceState.DESTROYED, message: (job ? "job stopped and purged" : "job not found: already deprovisioned") + removed };
 }
 
 const active = (a: AllocListStub) => a.ClientStatus === "pending" || a.ClientStatus === "running";

@@ -7,7 +7,9 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ProvisionResponseSchema } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 import type { CallContext } from "../grpc/service-impl.js";
 import { Code, ProviderError } from "../errors.js";
-import { registerJob } from "../nomad/jobs.js";
+import { findJob, registerJob } from "../nomad/jobs.js";
+import type { Job, JobRegisterResponse } from "../nomad/types.js";
+import { removeSecrets, writeSecrets } from "./secrets.js";
 import type { ProviderDeps } from "./provider-deps.js";
 import { validateProvisionRequest } from "./validation.js";
 import { buildJob } from "./job-builder.js";
@@ -19,25 +21,11 @@ const defaultWaitMs = 30_000;
 
 export type ProvisionResult = MessageInitShape<typeof ProvisionResponseSchema>;
 
-/** Secrets need Nomad Variables written next to the job; until that exists they are refused, never embedded. */
-function refuseSecrets(req: ProvisionRequest): void {
-  req.services.forEach((svc, i) => {
-    if (svc.secrets.length > 0) {
-      throw new ProviderError(
-        Code.Unimplemented,
-        "secret injection (Nomad Variables + templates) is not implemented by this build; secrets were not stored",
-        { field: `services[${i}].secrets` },
-      );
-    }
-  });
-}
-
 export async function provision(deps: ProviderDeps, req: ProvisionRequest, ctx: CallContext): Promise<ProvisionResult> {
   validateProvisionRequest(req);
-  refuseSecrets(req);
   const { nomad } = deps;
   const job = buildJob(req, { region: nomad.region, namespace: nomad.namespace, settings: deps.settings });
-  const registered = await registerJob(nomad, job, { enforceIndex: 0, signal: ctx.signal });
+  const registered = await registerWithSecrets(deps, req, job, ctx);
   deps.log.info("job registered", { job_id: job.ID, eval_id: registered.EvalID, tenant: req.tenantId });
 
   const metadata: Record<string, string> = {
@@ -71,6 +59,37 @@ export async function provision(deps: ProviderDeps, req: ProvisionRequest, ctx: 
     metadata["ctrlplane.message"] = `job registered; status unknown: ${(err as Error).message}`;
   }
   return response;
+}
+
+/**
+ * Secrets are written before the job exists, so its tasks find them at their first start; a registration that
+ * fails takes them away again (unless the job turns out to exist after all), so nothing is left half-created.
+ */
+async function registerWithSecrets(deps: ProviderDeps, req: ProvisionRequest, job: Job, ctx: CallContext): Promise<JobRegisterResponse> {
+  const { nomad, log } = deps;
+  if (!req.services.some((s) => s.secrets.length > 0)) return registerJob(nomad, job, { enforceIndex: 0, signal: ctx.signal });
+  // Another tenant's job may own this ID: its variables must not even be touched.
+  if (await findJob(nomad, job.ID, { signal: ctx.signal })) throw new ProviderError(Code.AlreadyExists, `job ${job.ID} already exists`);
+  const written = await writeSecrets(nomad, job.ID, req.services, ctx.signal, log);
+  log.info("secret variables written", { job_id: job.ID, variables: written.map((w) => w.path) });
+  try {
+    return await registerJob(nomad, job, { enforceIndex: 0, signal: ctx.signal });
+  } catch (err) {
+    if (!(await jobMayExist(nomad, job.ID, err))) await removeSecrets(nomad, written, log);
+    else log.warn("registration outcome unknown; secret variables kept for the job", { job_id: job.ID });
+    throw err;
+  }
+}
+
+/** After a failed register: did the job get created anyway (the answer was lost), or can we not tell? */
+async function jobMayExist(nomad: ProviderDeps["nomad"], jobId: string, err: unknown): Promise<boolean> {
+  const definite = err instanceof ProviderError && [Code.InvalidArgument, Code.AlreadyExists, Code.PermissionDenied, Code.Aborted].includes(err.code);
+  if (definite) return false;
+  try {
+    return (await findJob(nomad, jobId, { signal: AbortSignal.timeout(5_000) })) !== undefined;
+  } catch {
+    return true;
+  }
 }
 
 export type { ProvisionResponse };

@@ -45,6 +45,7 @@ export function validateProvisionRequest(req: ProvisionRequest): void {
   validateServiceNames(req.services);
   validateRoles(req.services);
   req.services.forEach((svc, i) => validateService(svc, `services[${i}]`));
+  req.services.forEach((svc, i) => validateSecretStorage(req.instanceId, svc, `services[${i}]`));
   validateInstancePorts(req.services);
   validateDependencies(req.services);
 }
@@ -180,6 +181,25 @@ function validateSecrets(svc: ServiceSpec, at: string): void {
     if (names.has(name)) fail(`${field}.env_key`, `environment variable ${name} is set twice`);
     names.add(name);
   });
+}
+
+/** Nomad Variable limits (paths of at most 128 characters, 64 KiB of items) and what an env file can carry. */
+function validateSecretStorage(instanceId: string, svc: ServiceSpec, at: string): void {
+  if (svc.secrets.length === 0) return;
+  // nomad/jobs/cp-<instance>/workload/<service>, spelled out here to keep validation free of the builder.
+  const path = `nomad/jobs/cp-${instanceId}/workload/${svc.name}`;
+  if (path.length > 128) {
+    fail(`${at}.secrets`, `the Nomad Variable path for these secrets would be ${path.length} characters (Nomad allows 128); shorten instance_id or the service name`);
+  }
+  let size = 0;
+  svc.secrets.forEach((s, j) => {
+    // Never echo the value: only say what is wrong with it.
+    if (/[\x00-\x08\x0b-\x1f]/.test(s.value)) {
+      fail(`${at}.secrets[${j}].value`, "contains control characters other than newline and tab, which an environment variable file cannot carry");
+    }
+    size += Buffer.byteLength(secretEnvName(s.key, s.envKey)) + Buffer.byteLength(s.value);
+  });
+  if (size > 65536) fail(`${at}.secrets`, `${size} bytes of secrets; a Nomad Variable holds at most 65536`);
 }
 
 /** The variable a secret is exposed as: env_key, else the key in upper snake case. */

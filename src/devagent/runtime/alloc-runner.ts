@@ -7,8 +7,10 @@
 //  STAND-IN docker / podman without a command: a small node script per image (stand-ins.ts): an HTTP server that
 //         logs each request for web images (nginx, httpd, ...), an idle process (TCP accept on its port) otherwise.
 //  REAL   environment: NOMAD_* runtime variables, ports (NOMAD_PORT_* = host port: there is no network namespace,
-//         so `to` is not mapped), NOMAD_META_*, task Env with ${...} interpolation; Templates (literal text and
-//         {{ env "X" }} only; Envvars=true feeds the environment).
+//         so `to` is not mapped), NOMAD_META_*, task Env with ${...} interpolation.
+//  REAL   Templates (task-templates.ts): a Go text/template subset with env, nomadVar (Nomad Variables from the
+//         agent, as the task's workload identity may read them), replaceAll, toJSON, ...; own delimiters; rendered
+//         once before the task starts (no re-render on change); Envvars=true feeds the environment (envparse rules).
 //  REAL   lifecycle: prestart tasks must exit 0 before main tasks start, prestart sidecars run alongside, poststart
 //         tasks start once main tasks run, poststop tasks run after main tasks end; a failed task kills its
 //         siblings; when main tasks are dead the sidecars are killed; a Leader task's death stops the group.

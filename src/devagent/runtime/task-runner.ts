@@ -187,7 +187,8 @@ export class TaskRunner {
       }
       for (const type of ["stdout", "stderr"] as const) closeSync(openSync(this.logPath(type), "a"));
       const base = buildTaskEnv(this.spec, this.task, this.dirs);
-      const templateVars = await renderTemplates(this.task.Templates, this.dirs.taskDir, base);
+      const read = this.spec.readVariable;
+      const templateVars = await renderTemplates(this.task.Templates, this.dirs.taskDir, base, read && ((path) => read(path, this.name)));
       this.env = { ...base, ...templateVars };
       return true;
     } catch (err) {

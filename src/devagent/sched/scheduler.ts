@@ -22,6 +22,8 @@ export interface SchedulerDeps {
   region: string;
   dataDir: string;
   log: Logger;
+  /** Variable reads on behalf of a task's workload identity (see AllocRunSpec.readVariable). */
+  readVariable?: (namespace: string, path: string, identity: { job: string; group: string; task: string }) => Record<string, string> | undefined;
 }
 
 /** Asks the job layer to revert a job to a version (auto-revert after a failed deployment). */
@@ -318,12 +320,18 @@ export class Scheduler {
         ports: alloc.AllocatedResources.Shared.Ports ?? [],
         allocDir: join(this.deps.dataDir, "alloc", id),
         ...(health ? { health } : {}),
+        ...(this.deps.readVariable ? { readVariable: this.variableReader(alloc) } : {}),
       },
       { onUpdate: () => this.queueSync(id), onHealth: (healthy, description) => this.onHealth(id, healthy, description) },
     );
     this.runners.set(id, runner);
     runner.start();
     this.queueSync(id);
+  }
+
+  private variableReader(alloc: Json): (path: string, task: string) => Record<string, string> | undefined {
+    const read = this.deps.readVariable!;
+    return (path, task) => read(alloc.Namespace, path, { job: alloc.JobID, group: alloc.TaskGroup, task });
   }
 
   private queueSync(allocId: string): void {

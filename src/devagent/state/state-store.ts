@@ -3,7 +3,7 @@
 // stream reads the events every write publishes.
 
 export type Json = Record<string, any>;
-export type Table = "jobs" | "job_versions" | "allocs" | "evals" | "deployments" | "scaling_events";
+export type Table = "jobs" | "job_versions" | "allocs" | "evals" | "deployments" | "scaling_events" | "variables";
 
 export interface StoreEvent {
   Topic: "Job" | "Allocation" | "Evaluation" | "Deployment";
@@ -40,6 +40,8 @@ export class StateStore {
   readonly deployments = new Map<string, Json>();
   /** Scaling events per job and group (GET /v1/job/:id/scale "Events"). */
   readonly scalingEvents = new Map<string, Record<string, Json[]>>();
+  /** Nomad Variables per namespace/path (jobKey(namespace, path)), stored decrypted: there is no keyring here. */
+  readonly variables = new Map<string, Json>();
 
   latestIndex(): number {
     return this.index;
