@@ -149,11 +149,20 @@ describe("job builder", () => {
   it("renders config files verbatim even when they contain template delimiters", () => {
     const withFile = create(ProvisionRequestSchema, {
       instanceId: "x",
-      services: [{ name: "m", image: "i", configFiles: [{ name: "c", path: "/etc/app.env", format: "env", content: "A={{ not a template }}\n[[cp0" }] }],
+      services: [{ name: "m", image: "i", configFiles: [{ name: "c", path: "/etc/app.conf", format: "text", content: "A={{ not a template }}\n[[cp0" }] }],
     });
     const t = buildJob(withFile, { region: "g", namespace: "d", settings: { datacenters: [], cpuMhzPerCore: 1000 } }).TaskGroups[0]!.Tasks[0]!;
     expect(t.Templates).toEqual([
-      { EmbeddedTmpl: "A={{ not a template }}\n[[cp0", DestPath: "etc/app.env", ChangeMode: "restart", Envvars: true, LeftDelim: "[[cp1", RightDelim: "cp1]]" },
+      { EmbeddedTmpl: "A={{ not a template }}\n[[cp0", DestPath: "etc/app.conf", ChangeMode: "restart", Envvars: false, LeftDelim: "[[cp1", RightDelim: "cp1]]" },
     ]);
+  });
+
+  it("exports an env config file without the comment and blank lines Nomad's env parser refuses", () => {
+    const withEnv = create(ProvisionRequestSchema, {
+      instanceId: "x",
+      services: [{ name: "m", image: "i", configFiles: [{ name: "e", path: "app.env", format: "env", content: "# settings\nA=1\n\n  # more\nexport B='two'\n" }] }],
+    });
+    const t = buildJob(withEnv, { region: "g", namespace: "d", settings: { datacenters: [], cpuMhzPerCore: 1000 } }).TaskGroups[0]!.Tasks[0]!;
+    expect(t.Templates![0]).toMatchObject({ EmbeddedTmpl: "A=1\nexport B='two'\n", DestPath: "app.env", Envvars: true });
   });
 });

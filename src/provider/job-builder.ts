@@ -16,7 +16,7 @@ import {
 import type { Job, Port, RequestedDevice, Service, Task, TaskGroup, Template, VolumeMount, VolumeRequest } from "../nomad/types.js";
 import type { ProviderSettings } from "./provider-deps.js";
 import { jobIdFor, taskGroupName } from "./instance-id.js";
-import { isMain } from "./validation.js";
+import { envCommentOrBlank, isMain } from "./validation.js";
 import { secretsTemplate } from "./secrets.js";
 
 const S = 1_000_000_000;
@@ -183,12 +183,16 @@ export function buildTask(svc: ServiceSpec, mhzPerCore: number, jobId?: string):
   return task;
 }
 
-/** A config file rendered verbatim: delimiters that do not occur in the content keep "{{" literal. */
+/**
+ * A config file rendered verbatim: delimiters that do not occur in the content keep "{{" literal. An "env" file
+ * loses its blank and comment-only lines, which Nomad's env-file parser refuses.
+ */
 function configTemplate(file: ServiceSpec["configFiles"][number]): Template {
   let n = 0;
   while (file.content.includes(`[[cp${n}`) || file.content.includes(`cp${n}]]`)) n++;
+  const content = file.format === "env" ? file.content.split("\n").filter((l) => !envCommentOrBlank(l)).join("\n") + "\n" : file.content;
   return {
-    EmbeddedTmpl: file.content,
+    EmbeddedTmpl: content,
     DestPath: file.path.startsWith("/") ? file.path.slice(1) : file.path,
     ChangeMode: "restart",
     Envvars: file.format === "env",

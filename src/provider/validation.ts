@@ -216,7 +216,27 @@ function validateConfigFiles(svc: ServiceSpec, at: string): void {
     if (paths.has(f.path)) fail(`${field}.path`, `duplicate path "${f.path}"`);
     paths.add(f.path);
     if (!configFormats.has(f.format)) fail(`${field}.format`, `unknown format "${f.format}" (json, yaml, env, text)`);
+    if (f.format === "env") validateEnvContent(f.content, `${field}.content`);
   });
+}
+
+/**
+ * Nomad parses an env template with hashicorp/go-envparse and fails the task on a line it cannot read; catch
+ * that here. Blank and comment-only lines are fine: the job builder leaves them out of the template.
+ */
+function validateEnvContent(content: string, field: string): void {
+  content.split("\n").forEach((raw, i) => {
+    const line = raw.replace(/\r$/, "");
+    if (envCommentOrBlank(line)) return;
+    const eq = line.indexOf("=");
+    const key = eq < 0 ? "" : line.slice(0, eq).trim().replace(/^export /, "");
+    if (eq < 0 || !envName.test(key)) fail(field, `line ${i + 1} is not KEY=value`);
+    if (/[\x00-\x08\x0b-\x1f]/.test(line)) fail(field, `line ${i + 1} contains a control character`);
+  });
+}
+
+export function envCommentOrBlank(line: string): boolean {
+  return /^\s*(#.*)?\r?$/.test(line);
 }
 
 function validateMeta(map: Record<string, string>, at: string): void {
