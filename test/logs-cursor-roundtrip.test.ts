@@ -31,6 +31,19 @@ describe("Logs cursor", () => {
     );
   });
 
+  it("advance() names the same positions as set() + encode() for any sequence of updates (property)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom("a/stdout", "a/stderr", "b/stdout"), fc.nat({ max: 5 }), fc.nat()), { minLength: 1, maxLength: 30 }), (updates) => {
+        const fast = new CursorWriter();
+        const slow = new CursorWriter();
+        for (const [key, file, off] of updates) {
+          slow.set(key, { file, off });
+          expect(decodeCursor(fast.advance(key, { file, off }))).toEqual(decodeCursor(slow.encode()));
+        }
+      }),
+    );
+  });
+
   it.each([["not a cursor!"], [Buffer.from("{}").toString("base64url")], [Buffer.from('{"v":1,"p":[["a","o",-1,0]]}').toString("base64url")], ["x".repeat(70_000)]])(
     "rejects %s as INVALID_ARGUMENT on field cursor",
     (bad) => {

@@ -25,10 +25,13 @@ export function splitPositionKey(key: string): { allocId: string; type: LogType 
  */
 export class CursorWriter {
   readonly #entries = new Map<string, string>();
+  /** The other entries' JSON while one key keeps advancing (the common case: a run of lines from one stream). */
+  #restKey: string | undefined;
+  #rest = "";
 
   set(key: string, position: LogPosition): void {
-    const { allocId, type } = splitPositionKey(key);
-    this.#entries.set(key, `[${JSON.stringify(allocId)},"${type === "stdout" ? "o" : "e"}",${position.file},${position.off}]`);
+    if (key !== this.#restKey) this.#restKey = undefined;
+    this.#entries.set(key, entryJson(key, position));
   }
 
   has(key: string): boolean {
@@ -38,6 +41,22 @@ export class CursorWriter {
   encode(): string {
     return Buffer.from(`{"v":1,"p":[${[...this.#entries.values()].join(",")}]}`).toString("base64url");
   }
+
+  /** set(key, position) followed by encode(), without re-serialising the unchanged entries. */
+  advance(key: string, position: LogPosition): string {
+    const entry = entryJson(key, position);
+    this.#entries.set(key, entry);
+    if (this.#restKey !== key) {
+      this.#restKey = key;
+      this.#rest = [...this.#entries].filter(([k]) => k !== key).map(([, v]) => `${v},`).join("");
+    }
+    return Buffer.from(`{"v":1,"p":[${this.#rest}${entry}]}`).toString("base64url");
+  }
+}
+
+function entryJson(key: string, position: LogPosition): string {
+  const { allocId, type } = splitPositionKey(key);
+  return `[${JSON.stringify(allocId)},"${type === "stdout" ? "o" : "e"}",${position.file},${position.off}]`;
 }
 
 export function encodeCursor(positions: CursorPositions): string {

@@ -12,8 +12,11 @@ export interface PositionedLine {
   end: LogPosition;
 }
 
-/** Either a line, or (once, first) the position the source starts from, so a cursor can name it before any line. */
-export type LineEvent = { line: PositionedLine } | { start: LogPosition };
+/**
+ * Lines (a batch: at most what one log chunk held, so batching adds no buffering), or (once, first) the position the
+ * source starts from, so a cursor can name the source before its first line.
+ */
+export type LineEvent = { lines: PositionedLine[] } | { start: LogPosition };
 
 export interface LineSourceOptions {
   nomad: NomadHttp;
@@ -31,7 +34,7 @@ export async function* lineSource(o: LineSourceOptions): AsyncGenerator<LineEven
   if ("tail" in o.from) {
     const tail = await tailLines(o.nomad, o.target, o.from.tail, !o.follow, o.signal, o.idleTimeoutMs);
     yield { start: tail.start };
-    for (const line of tail.lines) yield { line };
+    if (tail.lines.length > 0) yield { lines: tail.lines };
     if (!o.follow) return;
     position = tail.end;
   } else {
@@ -42,16 +45,18 @@ export async function* lineSource(o: LineSourceOptions): AsyncGenerator<LineEven
   const readOptions = { task: o.target.task, type: o.target.type, signal: o.signal, idleTimeoutMs: o.idleTimeoutMs };
   if (o.follow) {
     for await (const chunk of o.hub.follow(o.target, position, o.follow.stop, o.signal)) {
-      for (const line of splitter.push(chunk)) yield { line };
+      const lines = splitter.push(chunk);
+      if (lines.length > 0) yield { lines };
       position = chunk.end;
     }
   }
   // Without follow this is the whole read; after following it picks up what was written before the task ended.
   for await (const chunk of readLog(o.nomad, o.target.allocId, { position }, { ...readOptions, follow: false })) {
-    for (const line of splitter.push(chunk)) yield { line };
+    const lines = splitter.push(chunk);
+    if (lines.length > 0) yield { lines };
   }
   const last = splitter.flush();
-  if (last) yield { line: last };
+  if (last) yield { lines: [last] };
 }
 
 /** LineSplitter over positioned chunks: turns byte counts back into (file, offset) positions. */

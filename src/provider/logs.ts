@@ -9,7 +9,7 @@
 // name are read from their beginning.
 
 import { create } from "@bufbuild/protobuf";
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import {
   LogStream,
   LogsResponseSchema,
@@ -58,6 +58,7 @@ export async function* streamLogs(c: LogsContext, req: LogsRequest, ctx: CallCon
   const plan = await planLogs(c, req, ctx.signal);
   const service = plan.task;
   const writer = new CursorWriter();
+  const clock = new ObservedClock();
   const abort = new AbortController();
   const onAbort = () => abort.abort(ctx.signal.reason);
   ctx.signal.addEventListener("abort", onAbort, { once: true });
@@ -81,18 +82,22 @@ export async function* streamLogs(c: LogsContext, req: LogsRequest, ctx: CallCon
         if (!writer.has(key)) writer.set(key, item.event.start);
         continue;
       }
-      const line = item.event.line;
-      writer.set(key, line.end);
-      const now = Date.now();
-      if (plan.since !== undefined && now < plan.since) continue;
-      yield create(LogsResponseSchema, {
-        timestamp: timestampFromDate(new Date(now)),
-        serviceName: service,
-        allocId: item.allocId,
-        stream: item.type === "stdout" ? LogStream.STDOUT : LogStream.STDERR,
-        line: line.text,
-        cursor: writer.encode(),
-      });
+      const stream = item.type === "stdout" ? LogStream.STDOUT : LogStream.STDERR;
+      for (const line of item.event.lines) {
+        const now = clock.now();
+        if (plan.since !== undefined && now.ms < plan.since) {
+          writer.set(key, line.end);
+          continue;
+        }
+        yield create(LogsResponseSchema, {
+          timestamp: now.timestamp,
+          serviceName: service,
+          allocId: item.allocId,
+          stream,
+          line: line.text,
+          cursor: writer.advance(key, line.end),
+        });
+      }
     }
   } finally {
     abort.abort();
@@ -236,5 +241,20 @@ class AllocSet {
       }
       throw err;
     }
+  }
+}
+
+/** Observation timestamps; one Timestamp message per millisecond is shared by the lines observed in it. */
+class ObservedClock {
+  #ms = -1;
+  #timestamp: Timestamp | undefined;
+
+  now(): { ms: number; timestamp: Timestamp } {
+    const ms = Date.now();
+    if (ms !== this.#ms || !this.#timestamp) {
+      this.#ms = ms;
+      this.#timestamp = timestampFromDate(new Date(ms));
+    }
+    return { ms, timestamp: this.#timestamp };
   }
 }
