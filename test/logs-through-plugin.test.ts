@@ -146,4 +146,31 @@ describe("Logs follow", () => {
     for (const r of seen) expect(r.line.split(" ")[0]).toBe(r.allocId);
     for (const a of allocs) expect(seen.filter((r) => r.allocId === a).map((r) => r.line.split(" ")[1])).toEqual(["start", "1", "2", "3"]);
   });
+
+  it("picks up an allocation added by scaling while following", async () => {
+    const instance = newInstanceId("scale");
+    const script = 'while :; do echo "$NOMAD_ALLOC_ID tick"; sleep 0.1; done';
+    const [first] = await runInstance(stack().agent, instance, { script });
+    const seen = new Set<string>();
+    let scaled: Promise<string[]> | undefined;
+    for await (const r of stack().provider.client.logs({ instanceId: instance, follow: true, stream: LogStream.STDOUT })) {
+      expect(r.line).toBe(`${r.allocId} tick`);
+      seen.add(r.allocId);
+      scaled ??= runInstance(stack().agent, instance, { script }, 2);
+      if (seen.size === 2) break;
+    }
+    const allocs = await scaled!;
+    expect(allocs).toContain(first);
+    expect(seen).toEqual(new Set(allocs));
+  });
+
+  it("since drops lines observed before it; a past since filters nothing", async () => {
+    const instance = newInstanceId("since");
+    await runInstance(stack().agent, instance, { script: "seq 1 5; exec sleep 3600" });
+    await until(async () => (await collect(stack().provider.client.logs({ instanceId: instance, tail: 1 })))[0]?.line === "5", "lines written");
+    const past = { seconds: BigInt(Math.floor(Date.now() / 1000) - 3600), nanos: 0 };
+    const future = { seconds: BigInt(Math.floor(Date.now() / 1000) + 3600), nanos: 0 };
+    expect((await collect(stack().provider.client.logs({ instanceId: instance, since: past }))).map((r) => r.line)).toEqual(["1", "2", "3", "4", "5"]);
+    expect(await collect(stack().provider.client.logs({ instanceId: instance, since: future }))).toEqual([]);
+  });
 });

@@ -144,4 +144,32 @@ describe("reading Nomad logs through connection failures", () => {
     expect(Buffer.concat(got1).equals(file)).toBe(true);
     expect(hub.upstreamCount).toBe(0);
   });
+
+  it("a follower too slow for the shared upstream is detached and catches up alone, losing nothing (bounded queue)", async () => {
+    const f = await startFake(() => "ok");
+    const hub = new LogFollowHub(f.nomad, { queueLimitBytes: 8 * 1024 });
+    const stop = new AbortController();
+    const signal = new AbortController().signal;
+    const target = { allocId: "a1", task: "web", type: "stdout" as const };
+    const fast = hub.follow(target, { file: 0, off: 0 }, stop.signal, signal)[Symbol.asyncIterator]();
+    const slow = hub.follow(target, { file: 0, off: 0 }, stop.signal, signal)[Symbol.asyncIterator]();
+    // The slow follower takes one chunk and then nothing while the shared upstream delivers the whole file.
+    const slowParts: Buffer[] = [(await slow.next()).value!.data];
+    let fastSize = 0;
+    while (fastSize < file.length) fastSize += (await fast.next()).value!.data.length;
+    const requestsBefore = f.requests.length;
+    let slowSize = slowParts[0]!.length;
+    while (slowSize < file.length) {
+      const c = (await slow.next()).value!;
+      slowParts.push(c.data);
+      slowSize += c.data.length;
+    }
+    expect(Buffer.concat(slowParts).equals(file)).toBe(true);
+    // It caught up with a read of its own instead of an unbounded queue.
+    expect(f.requests.slice(requestsBefore).some((q) => q.get("follow") === "false")).toBe(true);
+    stop.abort();
+    await fast.return(undefined);
+    await slow.return(undefined);
+    expect(hub.upstreamCount).toBe(0);
+  });
 });
