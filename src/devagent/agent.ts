@@ -22,12 +22,14 @@ import { registerAllocRoutes } from "./routes/alloc-routes.js";
 import { execUpgrade, registerClientRoutes } from "./routes/client-routes.js";
 import { EventBuffer, registerEventRoutes } from "./routes/event-routes.js";
 import { registerJobRoutes } from "./routes/job-routes.js";
+import { registerStatsRoutes } from "./routes/stats-routes.js";
 import { registerVariableRoutes } from "./routes/variable-routes.js";
 import type { RouteDeps } from "./routes/route-deps.js";
 import { Scheduler } from "./sched/scheduler.js";
 import { newId } from "./state/nomad-time.js";
 import { jobKey, StateStore } from "./state/state-store.js";
 import { implicitlyReadable } from "./state/variables.js";
+import { machineResources, type NodeResources } from "./sched/feasibility.js";
 
 export interface DevAgentOptions {
   host?: string;
@@ -41,6 +43,10 @@ export interface DevAgentOptions {
   datacenter?: string;
   /** Namespaces that exist besides "default". */
   namespaces?: string[];
+  /** The node's schedulable CPU (MHz) and memory (MB); default: this machine's (cores x MHz, total memory). */
+  nodeResources?: Partial<NodeResources>;
+  /** Host volumes the node offers (Nomad client host_volume blocks): name -> absolute host path. Default none. */
+  hostVolumes?: Record<string, string>;
   logger?: Logger;
 }
 
@@ -69,7 +75,13 @@ export async function createDevAgent(options: DevAgentOptions, runtime: AgentRun
   const tempDir = options.dataDir ? undefined : mkdtempSync(join(tmpdir(), "nomad-devagent-"));
   const dataDir = options.dataDir ?? tempDir!;
   mkdirSync(dataDir, { recursive: true });
-  const node = { id: newId(), name: hostname(), datacenter: options.datacenter ?? "dc1" };
+  const node = {
+    id: newId(),
+    name: hostname(),
+    datacenter: options.datacenter ?? "dc1",
+    resources: { ...machineResources(), ...options.nodeResources },
+    hostVolumes: { ...options.hostVolumes },
+  };
   const store = new StateStore();
   const faults = new Faults();
   const acl = new Acl(options.acl === true);
@@ -93,7 +105,9 @@ export async function createDevAgent(options: DevAgentOptions, runtime: AgentRun
   registerAllocRoutes(router, deps);
   registerClientRoutes(router, deps);
   registerVariableRoutes(router, deps);
-  registerEventRoutes(router, deps, new EventBuffer(store));
+  const events = new EventBuffer(store);
+  registerEventRoutes(router, deps, events);
+  registerStatsRoutes(router, events);
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     serve(req, res, { router, faults, acl, region, log }).catch((err) => {

@@ -2,17 +2,18 @@
 // only say "job X changed"; each watcher then re-reads its instance's status and sends it when it differs from the
 // last one sent. Re-reading instead of folding events keeps every message exact, and after a reconnection (resumed
 // from the last index) every watcher re-reads once, so a change during a drop is never lost or sent twice.
-// When the agent has no event stream (or refuses it), each watcher follows its job with blocking queries instead.
+// While the event stream cannot be had (refused, or failing to reconnect), namespace-wide blocking queries stand in
+// for it (watch-fallback.ts); the stream keeps being retried, and once it is back the fallback stops.
 
 import { create, equals } from "@bufbuild/protobuf";
 import { InstanceState, InstanceStatusSchema, type InstanceStatus } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 import type { NomadHttp } from "../nomad/nomad-http.js";
 import type { StreamEvent } from "../nomad/types.js";
 import { followEventStream } from "../nomad/event-stream.js";
-import { listJobAllocations, readJob } from "../nomad/jobs.js";
 import { Code, ProviderError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { AllocPortCache, readInstanceStatus } from "./status.js";
+import { followNamespaceChanges } from "./watch-fallback.js";
 
 /** A watcher's doorbell: rings coalesce until the watcher comes back for the next one. */
 export class ChangeSignal {
@@ -50,8 +51,6 @@ export class ChangeSignal {
 interface Watcher {
   jobId: string;
   changes: ChangeSignal;
-  /** Stops this watcher's blocking-query follower (fallback mode). */
-  poller?: AbortController;
 }
 
 export class StatusHub {
@@ -59,16 +58,19 @@ export class StatusHub {
   readonly #log: Logger;
   readonly #watchers = new Set<Watcher>();
   #upstream: AbortController | undefined;
-  #fallback = false;
+  /** The namespace-wide blocking-query follower, while the event stream cannot be used. */
+  #fallback: AbortController | undefined;
+  /** The agent refused the event stream for good (404, 403...): don't ask again until every watcher has left. */
+  #streamRefused = false;
 
   constructor(nomad: NomadHttp, log: Logger) {
     this.#nomad = nomad;
     this.#log = log;
   }
 
-  /** True once the event stream proved unusable and watchers follow their jobs with blocking queries. */
+  /** True while watchers follow their jobs with blocking queries because the event stream is unusable. */
   get usingFallback(): boolean {
-    return this.#fallback;
+    return this.#fallback !== undefined;
   }
 
   get upstreamActive(): boolean {
@@ -78,17 +80,17 @@ export class StatusHub {
   watch(jobId: string): Watcher {
     const watcher: Watcher = { jobId, changes: new ChangeSignal() };
     this.#watchers.add(watcher);
-    if (this.#fallback) this.#poll(watcher);
-    else this.#startUpstream();
+    if (!this.#streamRefused) this.#startUpstream();
     return watcher;
   }
 
   unwatch(watcher: Watcher): void {
     this.#watchers.delete(watcher);
-    watcher.poller?.abort();
     if (this.#watchers.size === 0) {
       this.#upstream?.abort();
       this.#upstream = undefined;
+      this.#leaveFallback();
+      this.#streamRefused = false;
     }
   }
 
@@ -107,55 +109,47 @@ export class StatusHub {
 
   async #follow(signal: AbortSignal): Promise<void> {
     const topics = ["Job:*", "Allocation:*", "Deployment:*"];
+    // Whether the stream has been up since the last failure: one drop of a working stream is bridged by resuming
+    // from the last index, but a failed (re)connection leaves watchers blind until the stream is back.
+    let up = false;
     try {
       for await (const notice of followEventStream(this.#nomad, { topics, signal })) {
+        if (signal.aborted) return;
         if (notice.kind === "connected") {
+          up = true;
+          if (this.#leaveFallback()) this.#log.info("event stream back; blocking-query fallback stopped");
           // Whatever happened before this connection (watchers that just read, or a drop) is re-read by everyone.
           this.#ring(undefined);
         } else if (notice.kind === "down") {
           this.#log.debug("event stream down; reconnecting", { error: notice.error.message, retry_ms: notice.retryInMs });
+          if (!up) this.#enterFallback(notice.error);
+          up = false;
         } else {
           for (const event of notice.batch.events) this.#ring(eventJobId(event, this.#nomad.namespace));
         }
       }
     } catch (err) {
       if (signal.aborted) return;
-      this.#log.warn("event stream unusable; following jobs with blocking queries", { error: err });
-      this.#fallback = true;
-      for (const w of this.#watchers) this.#poll(w);
+      this.#streamRefused = true;
+      this.#enterFallback(err);
     }
   }
 
-  /** Fallback: block on the job and on its allocations; any answer with a new index rings the watcher. */
-  #poll(watcher: Watcher): void {
-    const controller = new AbortController();
-    watcher.poller = controller;
-    const { signal } = controller;
-    const follow = async (read: (index: bigint | undefined) => Promise<bigint | undefined>) => {
-      let index: bigint | undefined;
-      while (!signal.aborted) {
-        try {
-          const next = await read(index);
-          if (index !== undefined && next !== undefined && next !== index) watcher.changes.ring();
-          if (next === index || next === undefined) await pause(200, signal);
-          index = next;
-        } catch {
-          if (!signal.aborted) await pause(1_000, signal);
-        }
-      }
-    };
-    const opts = (index: bigint | undefined) => ({ index, waitMs: 60_000, signal });
-    void follow(async (i) => (await listJobAllocations(this.#nomad, watcher.jobId, opts(i))).index);
-    void follow(async (i) => (await readJob(this.#nomad, watcher.jobId, opts(i))).index);
-    watcher.changes.ring();
+  #enterFallback(error: unknown): void {
+    if (this.#fallback || this.#watchers.size === 0) return;
+    this.#log.warn("event stream unusable; following jobs with blocking queries", { error });
+    this.#fallback = new AbortController();
+    const watched = () => new Set([...this.#watchers].map((w) => w.jobId));
+    followNamespaceChanges(this.#nomad, { watched, ring: (jobId) => this.#ring(jobId) }, this.#log, this.#fallback.signal);
   }
-}
 
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
-  });
+  /** Stops the fallback; true if one was running. */
+  #leaveFallback(): boolean {
+    const running = this.#fallback;
+    running?.abort();
+    this.#fallback = undefined;
+    return running !== undefined;
+  }
 }
 
 /** The job an event is about, or undefined for events of other namespaces or without a job. */

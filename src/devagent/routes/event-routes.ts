@@ -13,6 +13,8 @@ export const heartbeatMs = 10_000;
 /** The recent event batches, so a client can resume from an index it saw. */
 export class EventBuffer {
   private readonly batches: { Index: number; Events: StoreEvent[] }[] = [];
+  /** Event stream requests being served now, and ever (GET /v1/devagent/stats). */
+  readonly streams = { open: 0, opened: 0 };
 
   constructor(store: StateStore) {
     store.subscribe((events) => {
@@ -55,12 +57,15 @@ export function registerEventRoutes(router: Router, deps: RouteDeps, buffer: Eve
       const events = batch.Events.filter(filter);
       if (events.length) res.write(JSON.stringify({ Index: batch.Index, Events: events }) + "\n");
     };
+    buffer.streams.open++;
+    buffer.streams.opened++;
     res.write("{}\n");
     if (idx) buffer.since(Number(idx)).forEach(send);
     const unsubscribe = deps.store.subscribe((events) => send({ Index: events[0]!.Index, Events: events }));
     const heartbeat = setInterval(() => res.write("{}\n"), heartbeatMs);
     return new Promise<void>((resolve) => {
       res.once("close", () => {
+        buffer.streams.open--;
         unsubscribe();
         clearInterval(heartbeat);
         resolve();
