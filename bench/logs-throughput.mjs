@@ -1,7 +1,11 @@
 // Logs throughput through the plugin (a separate process, standalone gRPC) vs a direct undici read of the same
 // fs/logs endpoint with plain=true, measured in the same run against the dev agent. One LogsResponse per line is the
 // contract, so the cost per line (gRPC message) dominates for short lines: the ratio is reported for short lines
-// (like `seq`) and for 1 KiB lines. Target: ratio >= 0.7 (bytes per second, plugin / direct).
+// (like `seq`) and for 1 KiB lines. Target: ratio >= 0.7 (bytes per second, plugin / direct). For scale, the same
+// run also times bare grpc-js streaming the same number of messages of the same size between two processes (the
+// transport's floor): "vs grpc floor" near 1 means the plugin adds little over the transport itself.
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
 import { request } from "undici";
 import { loadObserveKit, pluginEntry } from "./observe-bundle.mjs";
 
@@ -19,11 +23,51 @@ async function viaPlugin(client, instanceId, LogStream) {
   const t = performance.now();
   let bytes = 0;
   let lines = 0;
+  let cursorBytes = 0;
   for await (const r of client.logs({ instanceId, stream: LogStream.STDOUT })) {
     bytes += Buffer.byteLength(r.line) + 1;
+    cursorBytes += r.cursor.length;
     lines++;
   }
-  return { ms: performance.now() - t, bytes, lines };
+  return { ms: performance.now() - t, bytes, lines, messageBytes: Math.round((bytes + cursorBytes) / lines) + 60 };
+}
+
+const floorServer = `
+const grpc = require(process.env.GRPC_JS);
+const n = Number(process.env.N), msg = Buffer.alloc(Number(process.env.SIZE), 97);
+const server = new grpc.Server();
+const id = (b) => b;
+server.addService({ s: { path: "/b.S/s", requestStream: false, responseStream: true, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id } }, {
+  s: async (call) => { for (let i = 0; i < n; i++) if (!call.write(msg)) await new Promise((r) => call.once("drain", r)); call.end(); },
+});
+server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, port) => console.log(port));
+`;
+
+/** ms for bare grpc-js to stream n messages of `size` bytes from another process. */
+async function grpcFloor(n, size) {
+  const require = createRequire(import.meta.url);
+  const grpcPath = require.resolve("@grpc/grpc-js");
+  const grpc = require(grpcPath);
+  const child = spawn(process.execPath, ["-e", floorServer], { env: { ...process.env, GRPC_JS: grpcPath, N: String(n), SIZE: String(size) }, stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    const port = await new Promise((r) => child.stdout.once("data", (d) => r(String(d).trim())));
+    const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const times = [];
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      await new Promise((resolve, reject) => {
+        const call = client.makeServerStreamRequest("/b.S/s", (b) => b, (b) => b, Buffer.alloc(0));
+        call.on("data", () => {});
+        call.on("end", resolve);
+        call.on("error", reject);
+      });
+      times.push(performance.now() - t);
+    }
+    client.close();
+    return median(times);
+  } finally {
+    child.kill();
+  }
 }
 
 async function measure(kit, agent, client, name, script, expectLines) {
@@ -48,9 +92,11 @@ async function measure(kit, agent, client, name, script, expectLines) {
     last = { d, p };
   }
   const ratio = median(ratios);
+  const floor = await grpcFloor(last.p.lines, last.p.messageBytes);
   console.log(
     `logs-throughput ${name}: ${last.p.lines} lines, ${(last.d.bytes / 1048576).toFixed(1)} MiB; direct ${last.d.ms.toFixed(0)} ms, ` +
-      `plugin ${last.p.ms.toFixed(0)} ms (${Math.round(last.p.lines / (last.p.ms / 1000))} lines/s); ratio ${ratio.toFixed(3)}`,
+      `plugin ${last.p.ms.toFixed(0)} ms (${Math.round(last.p.lines / (last.p.ms / 1000))} lines/s); ratio ${ratio.toFixed(3)}; ` +
+      `bare grpc-js, same messages (~${last.p.messageBytes} B): ${floor.toFixed(0)} ms, plugin vs grpc floor ${(floor / last.p.ms).toFixed(2)}`,
   );
   return ratio;
 }

@@ -42,6 +42,25 @@ describe("Resources", () => {
     expect(several.map((s) => s.allocations)).toEqual([2, 2, 2]);
   });
 
+  it("skips an allocation whose sample fails, says why in message, and keeps streaming", async () => {
+    const instance = newInstanceId("flaky");
+    await runInstance(stack().agent, instance, { script: "exec sleep 3600" }, 2);
+    stack().agent.faults.set({ failWith500: { pathPrefix: "/v1/client/allocation/", body: "stats backend down", times: 1 } });
+    const samples: ResourcesResponse[] = [];
+    try {
+      for await (const r of stack().provider.client.resources({ instanceId: instance, interval: { seconds: 0n, nanos: 100_000_000 } })) {
+        samples.push(r);
+        if (samples.length === 2) break;
+      }
+    } finally {
+      stack().agent.faults.clear();
+    }
+    expect(samples[0]!.allocations).toBe(1);
+    expect(samples[0]!.message).toMatch(/stats backend down/);
+    expect(samples[1]!.allocations).toBe(2);
+    expect(samples[1]!.message).toBe("");
+  });
+
   it("rejects an interval below 100ms and a missing instance", async () => {
     await expect(first(stack().provider.client.resources({ instanceId: "nope-x", interval: { seconds: 0n, nanos: 1_000_000 } }))).rejects.toMatchObject({ code: 3 });
     await expect(first(stack().provider.client.resources({ instanceId: "nope-x" }))).rejects.toMatchObject({ code: 5 });

@@ -54,9 +54,18 @@ export class CursorWriter {
   }
 }
 
+const entryPrefixes = new Map<string, string>();
+
 function entryJson(key: string, position: LogPosition): string {
-  const { allocId, type } = splitPositionKey(key);
-  return `[${JSON.stringify(allocId)},"${type === "stdout" ? "o" : "e"}",${position.file},${position.off}]`;
+  let prefix = entryPrefixes.get(key);
+  if (prefix === undefined) {
+    const { allocId, type } = splitPositionKey(key);
+    prefix = `[${JSON.stringify(allocId)},"${type === "stdout" ? "o" : "e"}",`;
+    // Bounded: keys are allocation IDs of this plugin's lifetime; forget them all when the map grows large.
+    if (entryPrefixes.size > 10_000) entryPrefixes.clear();
+    entryPrefixes.set(key, prefix);
+  }
+  return `${prefix}${position.file},${position.off}]`;
 }
 
 export function encodeCursor(positions: CursorPositions): string {
