@@ -29,6 +29,7 @@ import { Scheduler } from "./sched/scheduler.js";
 import { newId } from "./state/nomad-time.js";
 import { jobKey, StateStore } from "./state/state-store.js";
 import { implicitlyReadable } from "./state/variables.js";
+import { machineResources, type NodeResources } from "./sched/feasibility.js";
 
 export interface DevAgentOptions {
   host?: string;
@@ -42,6 +43,10 @@ export interface DevAgentOptions {
   datacenter?: string;
   /** Namespaces that exist besides "default". */
   namespaces?: string[];
+  /** The node's schedulable CPU (MHz) and memory (MB); default: this machine's (cores x MHz, total memory). */
+  nodeResources?: Partial<NodeResources>;
+  /** Host volumes the node offers (Nomad client host_volume blocks): name -> absolute host path. Default none. */
+  hostVolumes?: Record<string, string>;
   logger?: Logger;
 }
 
@@ -70,7 +75,13 @@ export async function createDevAgent(options: DevAgentOptions, runtime: AgentRun
   const tempDir = options.dataDir ? undefined : mkdtempSync(join(tmpdir(), "nomad-devagent-"));
   const dataDir = options.dataDir ?? tempDir!;
   mkdirSync(dataDir, { recursive: true });
-  const node = { id: newId(), name: hostname(), datacenter: options.datacenter ?? "dc1" };
+  const node = {
+    id: newId(),
+    name: hostname(),
+    datacenter: options.datacenter ?? "dc1",
+    resources: { ...machineResources(), ...options.nodeResources },
+    hostVolumes: { ...options.hostVolumes },
+  };
   const store = new StateStore();
   const faults = new Faults();
   const acl = new Acl(options.acl === true);

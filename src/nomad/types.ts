@@ -313,6 +313,8 @@ export interface Evaluation {
   DeploymentID?: string;
   BlockedEval?: string;
   FailedTGAllocs?: Record<string, AllocationMetric> | null;
+  /** Per group: allocations this evaluation could not place. */
+  QueuedAllocations?: Record<string, number> | null;
   CreateIndex: number;
   ModifyIndex: number;
   [extra: string]: unknown;
@@ -324,6 +326,8 @@ export interface AllocationMetric {
   NodesExhausted?: number;
   DimensionExhausted?: Record<string, number> | null;
   ConstraintFiltered?: Record<string, number> | null;
+  ClassFiltered?: Record<string, number> | null;
+  CoalescedFailures?: number;
   [extra: string]: unknown;
 }
 

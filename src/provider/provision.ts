@@ -8,6 +8,7 @@ import type { ProvisionResponseSchema } from "../../gen/ctrlplane/provider/v1/pr
 import type { CallContext } from "../grpc/service-impl.js";
 import { Code, ProviderError } from "../errors.js";
 import { findJob, registerJob } from "../nomad/jobs.js";
+import { evaluationDone, readEvaluationIndexed } from "../nomad/evaluation-wait.js";
 import type { Job, JobRegisterResponse } from "../nomad/types.js";
 import { removeSecrets, writeSecrets } from "./secrets.js";
 import type { ProviderDeps } from "./provider-deps.js";
@@ -44,8 +45,9 @@ export async function provision(deps: ProviderDeps, req: ProvisionRequest, ctx: 
     const { snapshot } = await waitForInstance(
       nomad,
       job.ID,
-      (s) => s.status.state === InstanceState.RUNNING || s.status.state === InstanceState.FAILED,
-      { signal: ctx.signal, until: waitUntil(ctx, defaultWaitMs) },
+      // Nomad will not place what it blocked until capacity changes: no point in waiting out the deadline.
+      (s) => s.status.state === InstanceState.RUNNING || s.status.state === InstanceState.FAILED || s.placementBlocked !== "",
+      { signal: ctx.signal, until: await evaluated(deps, registered.EvalID, waitUntil(ctx, defaultWaitMs), ctx.signal) },
     );
     const { status } = snapshot;
     metadata["nomad.job_version"] = String(snapshot.job.Version ?? 0);
@@ -79,6 +81,21 @@ async function registerWithSecrets(deps: ProviderDeps, req: ProvisionRequest, jo
     else log.warn("registration outcome unknown; secret variables kept for the job", { job_id: job.ID });
     throw err;
   }
+}
+
+/**
+ * Waits (blocking query) until the registration's evaluation is processed, so a blocked placement is seen at once
+ * rather than at the deadline; returns the deadline for the rest of the wait.
+ */
+async function evaluated(deps: ProviderDeps, evalId: string, until: number, signal: AbortSignal): Promise<number> {
+  let index: bigint | undefined;
+  while (evalId && Date.now() < until) {
+    const { value, index: next } = await readEvaluationIndexed(deps.nomad, evalId, { signal, index, waitMs: until - Date.now() });
+    if (evaluationDone(value) || value.Status === "blocked") break;
+    if (next !== undefined && index !== undefined && next <= index) break; // the agent does not block: stop asking
+    index = next;
+  }
+  return until;
 }
 
 /** After a failed register: did the job get created anyway (the answer was lost), or can we not tell? */

@@ -15,6 +15,7 @@ import type { AllocatedPort, AllocListStub, Allocation, Deployment, Job, Task, T
 import type { NomadHttp } from "../nomad/nomad-http.js";
 import { listJobAllocations, readJob, readLatestDeployment } from "../nomad/jobs.js";
 import { readAllocation } from "../nomad/allocations.js";
+import { listJobEvaluations, placementFailure } from "../nomad/evaluations.js";
 import { metaKeys } from "./job-builder.js";
 import { taskGroupName } from "./instance-id.js";
 import { readAutoRevertNotice } from "./auto-revert-notice.js";
@@ -284,6 +285,8 @@ export interface StatusSnapshot {
   /** X-Nomad-Index of the allocation list and of the deployment read, to block on for the next change. */
   allocationsIndex: bigint | undefined;
   deploymentIndex: bigint | undefined;
+  /** Why Nomad holds allocations back (a blocked evaluation's FailedTGAllocs), "" when nothing waits for placement. */
+  placementBlocked: string;
 }
 
 /** Reads job, allocations, deployment (and ports where needed) and maps them. NOT_FOUND when the job is absent. */
@@ -303,5 +306,20 @@ export async function readInstanceStatus(
   // A release that failed and was auto-reverted leaves a healthy instance behind; the message must still say so.
   const reverted = await readAutoRevertNotice(nomad, job, deployment, signal);
   if (reverted) status.message = status.message ? `${status.message}; ${reverted}` : reverted;
-  return { status, job, allocations, allocationsIndex, deploymentIndex };
+  const placementBlocked = await blockedPlacement(nomad, job, allocations, signal);
+  if (placementBlocked) {
+    // Nothing failed, Nomad just cannot place: that is the news, and the reason is Nomad's.
+    if (status.state !== InstanceState.FAILED) status.message = placementBlocked;
+    status.metadata["nomad.placement"] = "blocked";
+  }
+  return { status, job, allocations, allocationsIndex, deploymentIndex, placementBlocked };
+}
+
+/** Only when fewer allocations run than the group wants: the blocked evaluation that holds the rest, explained. */
+async function blockedPlacement(nomad: NomadHttp, job: Job, allocations: AllocListStub[], signal: AbortSignal | undefined): Promise<string> {
+  const count = instanceGroup(job)?.Count ?? 0;
+  if (job.Stop || currentAllocations(job, allocations).length >= count) return "";
+  const evaluations = await listJobEvaluations(nomad, job.ID, { signal });
+  const blocked = evaluations.filter((e) => e.Status === "blocked").sort((a, b) => b.ModifyIndex - a.ModifyIndex)[0];
+  return blocked ? placementFailure(blocked) : "";
 }

@@ -34,8 +34,8 @@ export function registerJobRoutes(router: Router, deps: RouteDeps): void {
       const body = [...store.jobs.values()]
         .filter((j) => inNs(ctx, j.Namespace) && j.ID.startsWith(prefix))
         .sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0))
-        .map((j) => jobStub(j, store.allocsOfJob(j.Namespace, j.ID), withMeta));
-      return { index: store.indexOf("jobs", "allocs"), body };
+        .map((j) => jobStub(j, store.allocsOfJob(j.Namespace, j.ID), withMeta, store.evalsOfJob(j.Namespace, j.ID)));
+      return { index: store.indexOf("jobs", "allocs", "evals"), body };
     }),
   );
   router.add(["PUT", "POST"], "/v1/jobs", async (ctx) => {
@@ -159,7 +159,7 @@ async function jobSub(ctx: RequestContext, deps: RouteDeps, jobId: string, sub: 
       return blockingQuery(ctx, store, () => {
         const job = store.jobs.get(key);
         if (!job) throw notFound("job not found");
-        return { index: store.indexOf("jobs", "allocs"), body: jobSummary(job, store.allocsOfJob(job.Namespace, job.ID)) };
+        return { index: store.indexOf("jobs", "allocs", "evals"), body: jobSummary(job, store.allocsOfJob(job.Namespace, job.ID), store.evalsOfJob(job.Namespace, job.ID)) };
       });
     case "evaluate": {
       if (!isWrite(ctx.req.method)) throw methodNotAllowed();

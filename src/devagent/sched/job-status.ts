@@ -13,9 +13,18 @@ export function jobStatus(job: Json, allocs: Json[], evals: Json[]): string {
   return "pending";
 }
 
-export function jobSummary(job: Json, allocs: Json[]): Json {
+/** Queued counts per group: what the job's latest completed evaluation could not place (Nomad's JobSummary.Queued). */
+function queuedOf(evals: Json[]): Record<string, number> {
+  const latest = evals
+    .filter((e) => e.Status === "complete" && e.QueuedAllocations)
+    .sort((a, b) => b.ModifyIndex - a.ModifyIndex)[0];
+  return latest?.QueuedAllocations ?? {};
+}
+
+export function jobSummary(job: Json, allocs: Json[], evals: Json[] = []): Json {
   const summary: Json = {};
-  for (const g of job.TaskGroups) summary[g.Name] = { Queued: 0, Complete: 0, Failed: 0, Running: 0, Starting: 0, Lost: 0, Unknown: 0 };
+  const queued = queuedOf(evals);
+  for (const g of job.TaskGroups) summary[g.Name] = { Queued: queued[g.Name] ?? 0, Complete: 0, Failed: 0, Running: 0, Starting: 0, Lost: 0, Unknown: 0 };
   for (const a of allocs) {
     const s = summary[a.TaskGroup];
     if (!s) continue;
@@ -36,7 +45,7 @@ export function jobSummary(job: Json, allocs: Json[]): Json {
   };
 }
 
-export function jobStub(job: Json, allocs: Json[], withMeta: boolean): Json {
+export function jobStub(job: Json, allocs: Json[], withMeta: boolean, evals: Json[] = []): Json {
   const stub: Json = {
     ID: job.ID,
     ParentID: job.ParentID,
@@ -52,7 +61,7 @@ export function jobStub(job: Json, allocs: Json[], withMeta: boolean): Json {
     Stop: job.Stop,
     Status: job.Status,
     StatusDescription: job.StatusDescription,
-    JobSummary: jobSummary(job, allocs),
+    JobSummary: jobSummary(job, allocs, evals),
     CreateIndex: job.CreateIndex,
     ModifyIndex: job.ModifyIndex,
     JobModifyIndex: job.JobModifyIndex,

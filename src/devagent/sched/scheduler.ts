@@ -9,6 +9,7 @@ import { jobKey, type Json, type StateStore, type Txn } from "../state/state-sto
 import { newId, nowNs } from "../state/nomad-time.js";
 import { allocTerminal, buildAllocation, clientTerminal, type NodeInfo } from "./alloc-factory.js";
 import { evalEvent, newEvaluation } from "./evaluations.js";
+import { exhausted, groupAsk, placementFailure, type NodeCapacity } from "./feasibility.js";
 import { allocIndex, descNotNeeded, planGroup, type GroupPlan } from "./group-reconciler.js";
 import { assignPorts, PortConflictError } from "./port-allocator.js";
 import { jobStatus } from "./job-status.js";
@@ -18,7 +19,7 @@ import { destructiveChange } from "./destructive-change.js";
 export interface SchedulerDeps {
   store: StateStore;
   createAllocRunner: CreateAllocRunner;
-  node: NodeInfo;
+  node: NodeInfo & NodeCapacity;
   region: string;
   dataDir: string;
   log: Logger;
@@ -38,6 +39,9 @@ export class Scheduler {
   private closed = false;
   /** The evaluation the current `process` pass works for; new allocations carry its ID. */
   private evalId = "";
+  /** Placements this pass could not make: the AllocationMetric per group, and how many are queued. */
+  private failedTGAllocs: Record<string, Json> = {};
+  private queued: Record<string, number> = {};
   revertHook: RevertHook = () => {};
 
   constructor(private readonly deps: SchedulerDeps) {}
@@ -61,6 +65,8 @@ export class Scheduler {
     const stopped: { alloc: Json; description: string }[] = [];
     let revert: number | undefined;
     this.evalId = evalId ?? "";
+    this.failedTGAllocs = {};
+    this.queued = {};
     this.store.write((txn) => {
       const job = this.store.jobs.get(jobKey(namespace, jobId));
       const allocs = this.store.allocsOfJob(namespace, jobId);
@@ -74,7 +80,25 @@ export class Scheduler {
     });
     for (const s of stopped) this.runners.get(s.alloc.ID)?.stop(s.description).catch((e) => this.deps.log.warn("stop failed", { error: e }));
     for (const a of started) this.startRunner(a);
+    if (stopped.length) this.unblockSoon();
     if (revert !== undefined) this.revertHook(namespace, jobId, revert);
+  }
+
+  /** Capacity was released: blocked evaluations get another chance, as Nomad's blocked-evals tracker gives them. */
+  private unblockSoon(): void {
+    setImmediate(() => {
+      if (this.closed) return;
+      for (const ev of [...this.store.evals.values()]) {
+        if (ev.Status === "blocked") this.process(ev.Namespace, ev.JobID, ev.ID);
+      }
+    });
+  }
+
+  private recordFailure(group: string, metric: Json): void {
+    const seen = this.failedTGAllocs[group];
+    if (seen) seen.CoalescedFailures++;
+    else this.failedTGAllocs[group] = metric;
+    this.queued[group] = (this.queued[group] ?? 0) + 1;
   }
 
   private stopEverything(txn: Txn, job: Json | undefined, allocs: Json[], stopped: { alloc: Json; description: string }[], ns: string, id: string): void {
@@ -196,12 +220,17 @@ export class Scheduler {
       this.touchAlloc(txn, a, "AllocationUpdated");
     }
     for (const p of plan.places) {
+      const failure = placementFailure(job, group, this.deps.node, this.resourcesInUse());
+      if (failure) {
+        this.recordFailure(group.Name, failure);
+        continue;
+      }
       let ports;
       try {
         ports = assignPorts(group, inUse);
       } catch (err) {
         if (!(err instanceof PortConflictError)) throw err;
-        this.deps.log.warn("placement failed", { job: job.ID, group: group.Name, error: err.message });
+        this.recordFailure(group.Name, exhausted(this.deps.node, `network: ${err.message}`));
         continue;
       }
       ports.ports.forEach((pp) => inUse.add(pp.Value));
@@ -244,8 +273,25 @@ export class Scheduler {
     ev.ModifyIndex = txn.index;
     ev.ModifyTime = nowNs();
     if (job && !job.Stop) {
-      ev.QueuedAllocations = Object.fromEntries(job.TaskGroups.map((g: Json) => [g.Name, 0]));
+      ev.QueuedAllocations = Object.fromEntries(job.TaskGroups.map((g: Json) => [g.Name, this.queued[g.Name] ?? 0]));
       ev.DeploymentID = this.versionDeployment(job)?.ID ?? "";
+    }
+    // A newer decision supersedes any evaluation still blocked for this job.
+    for (const other of this.store.evalsOfJob(ev.Namespace, ev.JobID)) {
+      if (other.Status !== "blocked" || other.ID === ev.ID) continue;
+      Object.assign(other, { Status: "canceled", StatusDescription: "evaluation superseded", ModifyIndex: txn.index, ModifyTime: nowNs() });
+      evalEvent(txn, other);
+    }
+    if (job && !job.Stop && Object.keys(this.failedTGAllocs).length) {
+      ev.FailedTGAllocs = this.failedTGAllocs;
+      const blocked = this.createEval(txn, job, "queued-allocs", {
+        Status: "blocked",
+        StatusDescription: "created to place remaining allocations",
+        PreviousEval: ev.ID,
+        FailedTGAllocs: structuredClone(this.failedTGAllocs),
+        QueuedAllocations: { ...ev.QueuedAllocations },
+      });
+      ev.BlockedEval = blocked.ID;
     }
     evalEvent(txn, ev);
   }
@@ -282,6 +328,20 @@ export class Scheduler {
     job.ModifyIndex = txn.index;
     txn.touch("jobs");
     txn.event({ Topic: "Job", Type: "JobRegistered", Key: job.ID, Namespace: job.Namespace, FilterKeys: null, Payload: { Job: job } });
+  }
+
+  /** CPU MHz and memory MB held by every allocation that is not terminal. */
+  private resourcesInUse(): { cpu: number; memoryMb: number } {
+    const used = { cpu: 0, memoryMb: 0 };
+    for (const a of this.store.allocs.values()) {
+      if (allocTerminal(a)) continue;
+      const group = a.Job?.TaskGroups?.find((g: Json) => g.Name === a.TaskGroup);
+      if (!group) continue;
+      const ask = groupAsk(group);
+      used.cpu += ask.cpu;
+      used.memoryMb += ask.memoryMb;
+    }
+    return used;
   }
 
   private portsInUse(): Set<number> {
@@ -349,6 +409,7 @@ export class Scheduler {
     this.dirty.clear();
     const reschedule = new Map<string, Json>();
     const unhealthy: string[] = [];
+    let freed = false;
     this.store.write((txn) => {
       for (const id of ids) {
         const a = this.store.allocs.get(id);
@@ -359,6 +420,7 @@ export class Scheduler {
         a.ClientStatus = runner.clientStatus();
         a.ClientDescription = runner.clientDescription();
         this.touchAlloc(txn, a, "AllocationUpdated");
+        if (before !== a.ClientStatus && clientTerminal(a)) freed = true;
         if (before !== a.ClientStatus && clientTerminal(a) && a.DesiredStatus === "run") {
           if (a.ClientStatus === "failed") this.failedAt.set(id, Date.now());
           const job = this.store.jobs.get(jobKey(a.Namespace, a.JobID));
@@ -371,6 +433,7 @@ export class Scheduler {
     });
     for (const id of unhealthy) this.onHealth(id, false, "Task failed before becoming healthy");
     for (const job of reschedule.values()) this.evaluate(job, "alloc-failure");
+    if (freed) this.unblockSoon();
   }
 
   /** Creates an evaluation for the job and processes it. */
