@@ -25,7 +25,7 @@ afterEach(async () => {
 });
 
 /** Serves `file` as task "web" stdout; `behave(n)` decides how the n-th request misbehaves. */
-async function startFake(behave: (n: number) => "reset" | "silent" | "ok"): Promise<Fake> {
+async function startFake(behave: (n: number) => "reset" | "silent" | "ok" | "truncate"): Promise<Fake> {
   const requests: URLSearchParams[] = [];
   const server = createServer((req, res) => {
     const q = new URL(req.url!, "http://x").searchParams;
@@ -52,6 +52,12 @@ async function startFake(behave: (n: number) => "reset" | "silent" | "ok"): Prom
       }
     }
     if (q.get("follow") !== "true") return void res.end();
+    if (mode === "truncate") {
+      // Someone truncated the file (copytruncate) and the task went on writing from 0.
+      const after = Buffer.from("after truncation\n");
+      res.write(JSON.stringify({ Offset: pos, File: "alloc/logs/web.stdout.0", FileEvent: "file truncated" }));
+      res.write(JSON.stringify({ Offset: after.length, Data: after.toString("base64"), File: "alloc/logs/web.stdout.0" }));
+    }
     // Like Nomad, a follow stream never ends: it beats until the client goes away.
     const beat = setInterval(() => res.write("{}"), 100);
     res.on("close", () => clearInterval(beat));
@@ -171,5 +177,22 @@ describe("reading Nomad logs through connection failures", () => {
     await fast.return(undefined);
     await slow.return(undefined);
     expect(hub.upstreamCount).toBe(0);
+  });
+
+  it("a truncated file reaches followers although its positions start over", async () => {
+    const f = await startFake(() => "truncate");
+    const hub = new LogFollowHub(f.nomad);
+    const stop = new AbortController();
+    const target = { allocId: "a1", task: "web", type: "stdout" as const };
+    const it = hub.follow(target, { file: 0, off: 0 }, stop.signal, new AbortController().signal)[Symbol.asyncIterator]();
+    let size = 0;
+    while (size < file.length) size += (await it.next()).value!.data.length;
+    const truncated = (await it.next()).value!;
+    expect(truncated).toMatchObject({ truncated: true, start: { file: 0, off: 0 } });
+    const after = truncated.data.length > 0 ? truncated : (await it.next()).value!;
+    expect(after.data.toString()).toBe("after truncation\n");
+    expect(after.end).toEqual({ file: 0, off: 17 });
+    stop.abort();
+    await it.return(undefined);
   });
 });

@@ -30,6 +30,8 @@ export interface LogChunk {
   end: LogPosition;
   /** The file was truncated (copytruncate) or a new file began: any unfinished line before `start` is over. */
   restarted: boolean;
+  /** The file was truncated: positions in it start over at 0 (so they go backwards). */
+  truncated?: boolean;
 }
 
 export interface LogFrameStreamOptions {
@@ -201,7 +203,8 @@ function positionFrame(frame: LogFrame, expected: LogPosition | undefined, first
   if (index === undefined) return undefined;
   let start: LogPosition;
   let restarted = false;
-  if (frame.fileEvent === "file truncated") {
+  const truncated = frame.fileEvent === "file truncated";
+  if (truncated) {
     start = { file: index, off: 0 };
     restarted = true;
   } else if (expected && expected.file === index) {
@@ -213,7 +216,7 @@ function positionFrame(frame: LogFrame, expected: LogPosition | undefined, first
     start = { file: index, off: 0 };
     restarted = true;
   }
-  return { data: frame.data, start, end: { file: index, off: start.off + frame.data.length }, restarted };
+  return { data: frame.data, start, end: { file: index, off: start.off + frame.data.length }, restarted, ...(truncated ? { truncated } : {}) };
 }
 
 function delay(ms: number, signal?: AbortSignal): Promise<void> {

@@ -38,7 +38,8 @@ class Follower {
   ) {}
 
   offer(chunk: LogChunk): void {
-    if (this.overflowed || comparePositions(chunk.end, this.floor) <= 0) return;
+    // A truncation moves positions backwards; it is always news to a follower.
+    if (this.overflowed || (!chunk.truncated && comparePositions(chunk.end, this.floor) <= 0)) return;
     this.#queue.push(chunk);
     this.#bytes += chunk.data.length;
     if (this.#bytes > this.limit) this.overflowed = true;
@@ -190,6 +191,7 @@ export class LogFollowHub {
 
 /** Drops the part of a shared chunk before `position` (chunks from another file are kept or dropped whole). */
 function trim(chunk: LogChunk, position: LogPosition): LogChunk | undefined {
+  if (chunk.truncated) return chunk;
   if (comparePositions(chunk.end, position) <= 0) return undefined;
   if (chunk.start.file !== position.file || chunk.start.off >= position.off) return chunk;
   const skip = position.off - chunk.start.off;
