@@ -48,6 +48,8 @@ export interface DevAgentOptions {
   /** Host volumes the node offers (Nomad client host_volume blocks): name -> absolute host path. Default none. */
   hostVolumes?: Record<string, string>;
   logger?: Logger;
+  /** Event stream heartbeat period (Nomad: 10 s); tests shorten it to see idle heartbeats quickly. */
+  eventHeartbeatMs?: number;
 }
 
 export interface DevAgent {
@@ -106,7 +108,7 @@ export async function createDevAgent(options: DevAgentOptions, runtime: AgentRun
   registerClientRoutes(router, deps);
   registerVariableRoutes(router, deps);
   const events = new EventBuffer(store);
-  registerEventRoutes(router, deps, events);
+  registerEventRoutes(router, deps, events, options.eventHeartbeatMs);
   registerStatsRoutes(router, events);
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {

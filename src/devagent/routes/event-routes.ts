@@ -1,5 +1,7 @@
 // GET /v1/event/stream: Nomad's event stream as newline-delimited JSON, one {"Index":N,"Events":[...]} per write,
-// "{}" heartbeats (at once, then every 10 s), topic filters "Topic:Key" ("*" for any), resume with ?index=.
+// "{}" heartbeats (at once, then every 10 s), topic filters "Topic:Key" ("*" for any), resume with ?index= (the
+// batches after that index). Events are snapshots taken when they were published: a resumed client sees each object
+// as it was at the event's index, not as it is now (the store mutates its objects in place).
 
 import { badRequest } from "../http/http-error.js";
 import type { RequestContext } from "../http/request-context.js";
@@ -18,7 +20,7 @@ export class EventBuffer {
 
   constructor(store: StateStore) {
     store.subscribe((events) => {
-      this.batches.push({ Index: events[0]!.Index, Events: events });
+      this.batches.push({ Index: events[0]!.Index, Events: structuredClone(events) });
       if (this.batches.length > bufferSize) this.batches.shift();
     });
   }
@@ -44,7 +46,7 @@ function parseTopics(ctx: RequestContext): Filter {
     pairs.some(([topic, key]) => (topic === "*" || topic === e.Topic) && (key === "*" || key === e.Key || (e.FilterKeys ?? []).includes(key)));
 }
 
-export function registerEventRoutes(router: Router, deps: RouteDeps, buffer: EventBuffer): void {
+export function registerEventRoutes(router: Router, deps: RouteDeps, buffer: EventBuffer, heartbeatEveryMs = heartbeatMs): void {
   router.add("GET", "/v1/event/stream", (ctx) => {
     const filter = parseTopics(ctx);
     const idx = ctx.query.get("index");
@@ -62,7 +64,7 @@ export function registerEventRoutes(router: Router, deps: RouteDeps, buffer: Eve
     res.write("{}\n");
     if (idx) buffer.since(Number(idx)).forEach(send);
     const unsubscribe = deps.store.subscribe((events) => send({ Index: events[0]!.Index, Events: events }));
-    const heartbeat = setInterval(() => res.write("{}\n"), heartbeatMs);
+    const heartbeat = setInterval(() => res.write("{}\n"), heartbeatEveryMs);
     return new Promise<void>((resolve) => {
       res.once("close", () => {
         buffer.streams.open--;
