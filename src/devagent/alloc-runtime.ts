@@ -78,6 +78,8 @@ export interface AllocRunSpec {
    * undefined when it is absent or not readable (consul-template's nomadVar then sees nothing). Absent: no variables.
    */
   readVariable?: (path: string, task: string) => Record<string, string> | undefined;
+  /** The node's host volumes (client host_volume blocks): name -> host path. Absent: none. */
+  hostVolumes?: Record<string, string>;
 }
 
 export interface AllocRunnerEvents {

@@ -23,7 +23,8 @@
 //  REAL   logs: stdout/stderr appended to <allocDir>/alloc/logs/<task>.stdout.0 / .stderr.0 (no rotation).
 //  REAL   deployment health (health-tracker.ts): task_states, or the group's and tasks' service checks (http, tcp)
 //         run against the allocated host ports; check_restart restarts a task whose checks keep failing.
-//  NOT    artifacts, volumes, Vault/Consul, devices, network namespaces, log rotation, dispatch payloads.
+//  PARTLY volumes (task-mounts.ts): host volumes and relative docker binds as symlinks in the task directory.
+//  NOT    artifacts, CSI, Vault/Consul, devices, network namespaces, log rotation, dispatch payloads.
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";

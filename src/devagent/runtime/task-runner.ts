@@ -11,6 +11,7 @@ import { buildTaskEnv, interpolate, mergedMeta, taskDirs, type TaskDirs } from "
 import { taskEvent, type FullTaskEvent } from "./task-events.js";
 import { spawnTaskProcess, type TaskProcess } from "./task-process.js";
 import { renderTemplates } from "./task-templates.js";
+import { prepareMounts } from "./task-mounts.js";
 
 export type TaskKind = "prestart" | "prestart-sidecar" | "main" | "poststart" | "poststart-sidecar" | "poststop";
 
@@ -186,7 +187,7 @@ export class TaskRunner {
         mkdirSync(dir, { recursive: true });
       }
       for (const type of ["stdout", "stderr"] as const) closeSync(openSync(this.logPath(type), "a"));
-      const base = buildTaskEnv(this.spec, this.task, this.dirs);
+      const base = { ...buildTaskEnv(this.spec, this.task, this.dirs), ...prepareMounts(this.spec, this.task, this.dirs.taskDir) };
       const read = this.spec.readVariable;
       const templateVars = await renderTemplates(this.task.Templates, this.dirs.taskDir, base, read && ((path) => read(path, this.name)));
       this.env = { ...base, ...templateVars };

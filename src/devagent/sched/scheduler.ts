@@ -381,6 +381,7 @@ export class Scheduler {
         allocDir: join(this.deps.dataDir, "alloc", id),
         ...(health ? { health } : {}),
         ...(this.deps.readVariable ? { readVariable: this.variableReader(alloc) } : {}),
+        hostVolumes: this.deps.node.hostVolumes,
       },
       { onUpdate: () => this.queueSync(id), onHealth: (healthy, description) => this.onHealth(id, healthy, description) },
     );
