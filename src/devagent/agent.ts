@@ -136,9 +136,18 @@ export async function createDevAgent(options: DevAgentOptions, runtime: AgentRun
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? "/", "http://agent");
     try {
-      // With ws_handshake=true the token only arrives in the first WebSocket message, past this layer.
-      if (tokenOf(req) || url.searchParams.get("ws_handshake") !== "true") acl.check(url.pathname, tokenOf(req));
-      if (!execUpgrade(deps, req, socket, head, url)) socket.destroy();
+      // With ws_handshake=true the token only arrives in the first WebSocket message: the session checks it then.
+      const deferred = !tokenOf(req) && url.searchParams.get("ws_handshake") === "true";
+      if (!deferred) acl.check(url.pathname, tokenOf(req));
+      const authorize = (token: string) => {
+        try {
+          acl.check(url.pathname, token);
+          return undefined;
+        } catch (err) {
+          return (err as Error).message;
+        }
+      };
+      if (!execUpgrade(deps, req, socket, head, url, deferred && acl.enabled ? authorize : undefined)) socket.destroy();
     } catch (err) {
       const status = err instanceof HttpError ? err.status : 500;
       const body = (err as Error).message;

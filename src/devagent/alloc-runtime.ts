@@ -128,6 +128,17 @@ export interface ClientEndpoints {
   logs(req: IncomingMessage, res: ServerResponse, runner: AllocRunner, query: URLSearchParams): Promise<void>;
   /** GET /v1/client/allocation/:alloc_id/stats */
   stats(req: IncomingMessage, res: ServerResponse, runner: AllocRunner): Promise<void>;
-  /** WebSocket upgrade of GET /v1/client/allocation/:alloc_id/exec?task=&command=&tty= */
-  execUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, runner: AllocRunner, query: URLSearchParams): void;
+  /**
+   * WebSocket upgrade of GET /v1/client/allocation/:alloc_id/exec?task=&command=&tty=. With ws_handshake=true the
+   * token arrives in the first message; `authorize` (given when the server could not check a token yet) returns
+   * the 403 text Nomad would answer for it, or undefined when the token may exec.
+   */
+  execUpgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    runner: AllocRunner,
+    query: URLSearchParams,
+    authorize?: (token: string) => string | undefined,
+  ): void;
 }

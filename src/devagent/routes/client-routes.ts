@@ -50,7 +50,14 @@ export function registerClientRoutes(router: Router, deps: RouteDeps): void {
 }
 
 /** The exec WebSocket upgrade; answers a plain HTTP error on the raw socket when the allocation is unknown. */
-export function execUpgrade(deps: RouteDeps, req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean {
+export function execUpgrade(
+  deps: RouteDeps,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  url: URL,
+  authorize?: (token: string) => string | undefined,
+): boolean {
   const m = /^\/v1\/client\/allocation\/([^/]+)\/exec$/.exec(url.pathname);
   if (!m) return false;
   const allocId = decodeURIComponent(m[1]!);
@@ -60,6 +67,6 @@ export function execUpgrade(deps: RouteDeps, req: IncomingMessage, socket: Duple
     socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     return true;
   }
-  deps.clientEndpoints.execUpgrade(req, socket, head, runner, url.searchParams);
+  deps.clientEndpoints.execUpgrade(req, socket, head, runner, url.searchParams, authorize);
   return true;
 }

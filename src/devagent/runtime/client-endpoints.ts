@@ -23,7 +23,7 @@ export function createClientEndpoints(options: ClientEndpointOptions = {}): Clie
   return {
     logs: (_req, res, runner, query) => serveLogs(res, runner, query, { heartbeatMs }).catch(failed(res)),
     stats: (_req, res, runner) => serveStats(res, runner).catch(failed(res)),
-    execUpgrade: (req, socket, head, runner, query) => handleExecUpgrade(req, socket, head, runner, query),
+    execUpgrade: (req, socket, head, runner, query, authorize) => handleExecUpgrade(req, socket, head, runner, query, authorize),
   };
 }
 

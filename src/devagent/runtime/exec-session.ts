@@ -58,19 +58,29 @@ function validate(runner: AllocRunner, req: ExecRequest): [number, string] | und
   return undefined;
 }
 
-export function handleExecUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, runner: AllocRunner, query: URLSearchParams): void {
+export function handleExecUpgrade(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  runner: AllocRunner,
+  query: URLSearchParams,
+  authorize?: (token: string) => string | undefined,
+): void {
   const parsed = parseRequest(query);
   if (Array.isArray(parsed)) return writeRawHttpError(socket, parsed[0], parsed[1]);
   wss.handleUpgrade(req, socket, head, (ws) => {
     if (!parsed.handshake) return run(ws, runner, parsed);
     ws.once("message", (data) => {
-      let version: unknown;
+      let handshake: { version?: unknown; auth_token?: unknown };
       try {
-        version = (JSON.parse(String(data)) as { version?: unknown }).version;
+        handshake = JSON.parse(String(data)) as typeof handshake;
       } catch (err) {
         return ws.close(policyViolation, (err as Error).message);
       }
-      if (version !== 1) return ws.close(policyViolation, `unexpected handshake value: ${String(version)}`);
+      if (handshake.version !== 1) return ws.close(policyViolation, `unexpected handshake value: ${String(handshake.version)}`);
+      // Nomad answers a refused token with a 403, which an open exec socket reports as a policy violation.
+      const refused = authorize?.(typeof handshake.auth_token === "string" ? handshake.auth_token : "");
+      if (refused) return ws.close(policyViolation, refused);
       run(ws, runner, parsed);
     });
   });
