@@ -58,7 +58,12 @@ export class GrpcServer {
   /** Serves connections accepted elsewhere, e.g. on a socket bound before grpc-js was even loaded. */
   connectionSink(credentials: ServerCredentials): (connection: Duplex) => void {
     const injector = this.#server.createConnectionInjector(credentials);
-    return (connection) => injector.injectConnection(connection);
+    return (connection) => {
+      injector.injectConnection(connection);
+      // A socket accepted paused (so no byte is read before the gRPC stack owns it) starts reading only now that
+      // http2 (or TLS) has taken over its handle; without this a plaintext connection would never be read.
+      if (connection.isPaused()) connection.resume();
+    };
   }
 
   /** Graceful shutdown, bounded by graceMs; safe to call more than once. */
