@@ -49,7 +49,7 @@ it("places a canary next to the old allocations and finishes the rollout after p
 
     const promote = await api(agent, "POST", `/v1/deployment/promote/${d.ID}`, { DeploymentID: d.ID, All: true });
     expect(promote.status).toBe(200);
-    expect(Object.keys(promote.json).sort()).toEqual(["DeploymentModifyIndex", "EvalCreateIndex", "EvalID", "Index"]);
+    expect(Object.keys(promote.json).sort()).toEqual(["DeploymentModifyIndex", "EvalCreateIndex", "EvalID", "Index", "RevertedJobVersion"]);
     await until(async () => (await api(agent, "GET", `/v1/deployment/${d.ID}`)).json.Status === "successful", "promoted deployment to succeed");
     expect((await liveAllocs(agent, "canary")).map((a: any) => a.JobVersion)).toEqual([1, 1]);
   }));

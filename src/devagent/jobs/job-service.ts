@@ -21,6 +21,7 @@ export interface RegisterResult {
   Index: number;
   LastContact: number;
   KnownLeader: boolean;
+  NextToken: string;
 }
 
 export interface JobServiceOptions {
@@ -131,6 +132,7 @@ export class JobService {
         Index: txn.index,
         LastContact: 0,
         KnownLeader: false,
+        NextToken: "",
       };
     });
     if (result.EvalID) this.scheduler.process(job.Namespace, job.ID, result.EvalID);
@@ -203,7 +205,7 @@ export class JobService {
     const group = job.TaskGroups.find((g: Json) => g.Name === groupName);
     if (!group) throw badRequest(`task group "${groupName}" specified for scaling does not exist in job`);
     const count = body.Count;
-    let result: Json = { EvalCreateIndex: 0, EvalID: "", Index: 0, JobModifyIndex: job.ModifyIndex, KnownLeader: false, LastContact: 0, Warnings: "" };
+    let result: Json = { EvalCreateIndex: 0, EvalID: "", Index: 0, JobModifyIndex: job.ModifyIndex, KnownLeader: false, LastContact: 0, NextToken: "", Warnings: "" };
     if (count !== undefined && count !== null) {
       if (typeof count !== "number" || !Number.isInteger(count)) {
         throw badRequest(`json: cannot unmarshal ${typeof count} into Go struct field ScalingRequest.Count of type int64`);

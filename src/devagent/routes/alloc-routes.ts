@@ -134,7 +134,10 @@ function registerDeploymentRoutes(router: Router, deps: RouteDeps): void {
     const job = store.jobs.get(jobKey(d.Namespace, d.JobID));
     let revert: number | undefined;
     const r = deploymentWrite(deps, d, job, (txn) => (revert = scheduler.failDeployment(txn, d, "Deployment marked as failed")), "deployment-watcher");
-    if (revert !== undefined) scheduler.revertHook(d.Namespace, d.JobID, revert);
+    if (revert !== undefined) {
+      scheduler.revertHook(d.Namespace, d.JobID, revert);
+      r.RevertedJobVersion = revert;
+    }
     setIndex(ctx.res, r.Index);
     sendJson(ctx.res, r);
   });
@@ -148,5 +151,6 @@ function deploymentWrite(deps: RouteDeps, d: Json, job: Json | undefined, change
     return txn.index;
   });
   if (ev) deps.scheduler.process(d.Namespace, d.JobID, ev.ID);
-  return { EvalID: ev?.ID ?? "", EvalCreateIndex: ev ? index : 0, DeploymentModifyIndex: index, Index: index };
+  // Nomad's DeploymentUpdateResponse: RevertedJobVersion is a *uint64, so null unless a failure reverted the job.
+  return { EvalID: ev?.ID ?? "", EvalCreateIndex: ev ? index : 0, DeploymentModifyIndex: index, RevertedJobVersion: null, Index: index };
 }

@@ -167,7 +167,7 @@ async function jobSub(ctx: RequestContext, deps: RouteDeps, jobId: string, sub: 
       if (!job) throw new HttpError(500, "job not found");
       const ev = scheduler.evaluate(job, "job-register");
       setIndex(ctx.res, ev.CreateIndex);
-      return sendJson(ctx.res, { EvalID: ev.ID, EvalCreateIndex: ev.CreateIndex, JobModifyIndex: job.JobModifyIndex, Warnings: "", Index: ev.CreateIndex, LastContact: 0, KnownLeader: false });
+      return sendJson(ctx.res, { EvalID: ev.ID, EvalCreateIndex: ev.CreateIndex, JobModifyIndex: job.JobModifyIndex, Warnings: "", Index: ev.CreateIndex, LastContact: 0, KnownLeader: false, NextToken: "" });
     }
     case "scale":
       if (get) return blockingQuery(ctx, store, () => scaleStatus(ctx, deps, jobId));
