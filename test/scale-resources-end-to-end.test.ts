@@ -89,13 +89,20 @@ describe("Scale resources", () => {
     }
   });
 
-  it("defaults to the main service and grows the group's ephemeral disk", async () => {
+  it("sets the group's ephemeral disk, up and down", async () => {
     const before = await readJob();
     await provider.client.scale({ instanceId: id, resources: { diskMb: 300 } }, call);
     const after = await readJob();
     expect(specDiff(before, after)).toEqual(["$.TaskGroups[workload].EphemeralDisk.SizeMB"]);
     expect(after.TaskGroups[0].EphemeralDisk.SizeMB).toBe(300);
     await allocationsOn(after.Version, 2);
+
+    const shrink = await provider.client.scale({ instanceId: id, resources: { diskMb: 250 } }, call);
+    const shrunk = await readJob();
+    expect(shrink.jobVersion).toBe(BigInt(after.Version + 1));
+    expect(specDiff(after, shrunk)).toEqual(["$.TaskGroups[workload].EphemeralDisk.SizeMB"]);
+    expect(shrunk.TaskGroups[0].EphemeralDisk.SizeMB).toBe(250);
+    await allocationsOn(shrunk.Version, 2);
   });
 
   it("sets replicas and resources together", async () => {

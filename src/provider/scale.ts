@@ -48,7 +48,9 @@ export async function scale(deps: ProviderDeps, req: ScaleRequest, ctx: CallCont
   const cpu = cpuMhz(r.cpuMillis, deps.settings.cpuMhzPerCore);
   if (cpu !== undefined) t.Resources.CPU = cpu;
   if (r.memoryMb > 0) t.Resources.MemoryMB = r.memoryMb;
-  if (r.diskMb > 0) g.EphemeralDisk = { ...g.EphemeralDisk, SizeMB: Math.max(r.diskMb, g.EphemeralDisk?.SizeMB ?? 0) };
+  // Nomad's ephemeral disk belongs to the group (shared by every service of the instance): the request sets it, down
+  // as well as up — keeping the larger size would answer "updated" for a change that never happened.
+  if (r.diskMb > 0) g.EphemeralDisk = { ...g.EphemeralDisk, SizeMB: r.diskMb };
   if (r.replicas !== undefined) g.Count = r.replicas;
   await registerJob(nomad, updated, {
     enforceIndex: job.JobModifyIndex ?? 0,
