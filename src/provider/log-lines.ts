@@ -12,11 +12,19 @@ export interface PositionedLine {
   end: LogPosition;
 }
 
+/** Lines as one block of "line\n" bytes (see LineSplitter.pushBlocks). */
+export interface PositionedBlock {
+  data: Buffer;
+  /** Position right after the block's last line. */
+  end: LogPosition;
+}
+
 /**
- * Lines (a batch: at most what one log chunk held, so batching adds no buffering), or (once, first) the position the
- * source starts from, so a cursor can name the source before its first line.
+ * Lines (a batch: at most what one log chunk held, so batching adds no buffering), or blocks of lines (when the source
+ * was asked for blocks), or (once, first) the position the source starts from, so a cursor can name the source before
+ * its first line.
  */
-export type LineEvent = { lines: PositionedLine[] } | { start: LogPosition };
+export type LineEvent = { lines: PositionedLine[] } | { blocks: PositionedBlock[] } | { start: LogPosition };
 
 export interface LineSourceOptions {
   nomad: NomadHttp;
@@ -27,36 +35,89 @@ export interface LineSourceOptions {
   follow?: { stop: AbortSignal };
   signal: AbortSignal;
   idleTimeoutMs?: number;
+  /** Emit { blocks } of at most this many bytes instead of { lines }. */
+  blockBytes?: number;
 }
 
 export async function* lineSource(o: LineSourceOptions): AsyncGenerator<LineEvent> {
   let position: LogPosition;
+  const splitter = new PositionedSplitter();
+  const out = o.blockBytes ? blockEmitter(splitter, o.blockBytes) : lineEmitter(splitter);
   if ("tail" in o.from) {
     const tail = await tailLines(o.nomad, o.target, o.from.tail, !o.follow, o.signal, o.idleTimeoutMs);
     yield { start: tail.start };
-    if (tail.lines.length > 0) yield { lines: tail.lines };
+    if (tail.lines.length > 0) yield o.blockBytes ? { blocks: linesToBlocks(tail.lines, o.blockBytes) } : { lines: tail.lines };
     if (!o.follow) return;
     position = tail.end;
   } else {
     position = o.from.position;
     yield { start: position };
   }
-  const splitter = new PositionedSplitter();
   const readOptions = { task: o.target.task, type: o.target.type, signal: o.signal, idleTimeoutMs: o.idleTimeoutMs };
   if (o.follow) {
     for await (const chunk of o.hub.follow(o.target, position, o.follow.stop, o.signal)) {
-      const lines = splitter.push(chunk);
-      if (lines.length > 0) yield { lines };
+      const event = out.push(chunk);
+      if (event) yield event;
       position = chunk.end;
     }
   }
   // Without follow this is the whole read; after following it picks up what was written before the task ended.
   for await (const chunk of readLog(o.nomad, o.target.allocId, { position }, { ...readOptions, follow: false })) {
-    const lines = splitter.push(chunk);
-    if (lines.length > 0) yield { lines };
+    const event = out.push(chunk);
+    if (event) yield event;
   }
-  const last = splitter.flush();
-  if (last) yield { lines: [last] };
+  const last = out.flush();
+  if (last) yield last;
+}
+
+interface Emitter {
+  push(chunk: LogChunk): LineEvent | undefined;
+  flush(): LineEvent | undefined;
+}
+
+function lineEmitter(splitter: PositionedSplitter): Emitter {
+  return {
+    push: (chunk) => {
+      const lines = splitter.push(chunk);
+      return lines.length > 0 ? { lines } : undefined;
+    },
+    flush: () => {
+      const last = splitter.flush();
+      return last ? { lines: [last] } : undefined;
+    },
+  };
+}
+
+function blockEmitter(splitter: PositionedSplitter, max: number): Emitter {
+  return {
+    push: (chunk) => {
+      const blocks = splitter.pushBlocks(chunk, max);
+      return blocks.length > 0 ? { blocks } : undefined;
+    },
+    flush: () => {
+      const last = splitter.flushBlock();
+      return last ? { blocks: [last] } : undefined;
+    },
+  };
+}
+
+/** Already split lines (a tail) as blocks. */
+function linesToBlocks(lines: PositionedLine[], max: number): PositionedBlock[] {
+  const blocks: PositionedBlock[] = [];
+  let parts: Buffer[] = [];
+  let bytes = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const piece = Buffer.from(`${lines[i]!.text}\n`);
+    parts.push(piece);
+    bytes += piece.length;
+    const next = lines[i + 1];
+    if (!next || bytes + Buffer.byteLength(next.text) + 1 > max) {
+      blocks.push({ data: Buffer.concat(parts, bytes), end: lines[i]!.end });
+      parts = [];
+      bytes = 0;
+    }
+  }
+  return blocks;
 }
 
 /** LineSplitter over positioned chunks: turns byte counts back into (file, offset) positions. */
@@ -76,6 +137,26 @@ export class PositionedSplitter {
     }
     this.#last = chunk.end;
     return out;
+  }
+
+  /** push() as blocks of at most `max` bytes. */
+  pushBlocks(chunk: LogChunk, max: number): PositionedBlock[] {
+    const out: PositionedBlock[] = [];
+    if (chunk.restarted) {
+      const cut = this.flushBlock();
+      if (cut) out.push(cut);
+    }
+    const base = this.#splitter.consumed;
+    for (const b of this.#splitter.pushBlocks(chunk.data, max)) {
+      out.push({ data: b.data, end: { file: chunk.start.file, off: chunk.start.off + (b.end - base) } });
+    }
+    this.#last = chunk.end;
+    return out;
+  }
+
+  flushBlock(): PositionedBlock | undefined {
+    const b = this.#splitter.flushBlock();
+    return b && this.#last ? { data: b.data, end: this.#last } : undefined;
   }
 
   flush(): PositionedLine | undefined {

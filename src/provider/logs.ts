@@ -46,7 +46,12 @@ interface Plan {
   cursor: CursorPositions | undefined;
   tail: number;
   since: number | undefined;
+  /** Batch mode: bytes per batch; undefined = one line per response. */
+  batchBytes: number | undefined;
 }
+
+/** gRPC's default message limit is 4 MiB; a batch stays well below it even with one maximal line. */
+const maxBatchBytes = 1024 * 1024;
 
 interface Tagged {
   allocId: string;
@@ -83,6 +88,24 @@ export async function* streamLogs(c: LogsContext, req: LogsRequest, ctx: CallCon
         continue;
       }
       const stream = item.type === "stdout" ? LogStream.STDOUT : LogStream.STDERR;
+      if ("blocks" in item.event) {
+        for (const block of item.event.blocks) {
+          const now = clock.now();
+          if (plan.since !== undefined && now.ms < plan.since) {
+            writer.set(key, block.end);
+            continue;
+          }
+          yield create(LogsResponseSchema, {
+            timestamp: now.timestamp,
+            serviceName: service,
+            allocId: item.allocId,
+            stream,
+            lines: block.data,
+            cursor: writer.advance(key, block.end),
+          });
+        }
+        continue;
+      }
       for (const line of item.event.lines) {
         const now = clock.now();
         if (plan.since !== undefined && now.ms < plan.since) {
@@ -109,6 +132,8 @@ export async function* streamLogs(c: LogsContext, req: LogsRequest, ctx: CallCon
 async function planLogs(c: LogsContext, req: LogsRequest, signal: AbortSignal): Promise<Plan> {
   const jobId = jobIdFor(req.instanceId);
   if (req.tail < 0) throw invalidArgument("tail", "must be >= 0");
+  if (req.maxBatchBytes < 0) throw invalidArgument("max_batch_bytes", "must be >= 0");
+  const batchBytes = req.maxBatchBytes > 0 ? Math.min(req.maxBatchBytes, maxBatchBytes) : undefined;
   const types: LogType[] =
     req.stream === LogStream.STDOUT ? ["stdout"] : req.stream === LogStream.STDERR ? ["stderr"] : req.stream === LogStream.UNSPECIFIED ? ["stdout", "stderr"] : [];
   if (types.length === 0) throw invalidArgument("stream", `unknown log stream ${req.stream}`);
@@ -116,7 +141,7 @@ async function planLogs(c: LogsContext, req: LogsRequest, signal: AbortSignal): 
   const since = req.since ? timestampDate(req.since).getTime() : undefined;
   const job = (await readJob(c.deps.nomad, jobId, { signal })).value;
   const task = resolveTask(job, req.serviceName).Name;
-  return { jobId, job, task, types, cursor, tail: req.tail, since };
+  return { jobId, job, task, types, cursor, tail: req.tail, since, batchBytes };
 }
 
 async function readOwnedAllocation(c: LogsContext, plan: Plan, allocId: string, signal: AbortSignal) {
@@ -230,6 +255,7 @@ class AllocSet {
       follow: this.follow && follow ? { stop } : undefined,
       signal: this.signal,
       idleTimeoutMs: this.c.idleTimeoutMs,
+      blockBytes: this.plan.batchBytes,
     });
     try {
       for await (const event of events) yield { allocId, type, event };
