@@ -11,7 +11,8 @@
 //   malformed JSON (malformedJson)                         | UNAVAILABLE ("malformed JSON from Nomad")
 //   log stream reset mid-way (resetStreamAfterBytes)       | no error: Logs resumes at the exact byte, every line once
 //   log frame cut in half, then reset (truncateFrame)      | no error: Logs resumes at the exact byte, every line once
-//   log stream keeps failing (refuseConnections)           | UNAVAILABLE after the plugin's bounded reconnect attempts
+//   log stream keeps failing (resetStreamAfterBytes 0)     | UNAVAILABLE after the plugin's bounded reconnect attempts
+//   token refused by Nomad's ACL (403)                     | PERMISSION_DENIED
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { status as GrpcStatus } from "@grpc/grpc-js";
@@ -126,6 +127,23 @@ describe("Nomad goes down while a call waits for it", () => {
       expect((await provider.client.healthCheck({})).healthy).toBe(true);
     } finally {
       await provider.close();
+      await agent.close();
+    }
+  });
+});
+
+describe("Nomad refuses the token", () => {
+  it("answers PERMISSION_DENIED; with a token Nomad accepts, the same call reaches Nomad", async () => {
+    const agent = await startDevAgent({ port: 0, acl: true });
+    const refused = await startInProcessProvider({ nomadAddress: agent.address, token: "not-a-valid-token", families: implemented });
+    const accepted = await startInProcessProvider({ nomadAddress: agent.address, token: agent.managementToken!, families: implemented });
+    try {
+      expect((await failure(refused.client.status({ instanceId: "inst_acl" }))).code).toBe(GrpcStatus.PERMISSION_DENIED);
+      expect((await failure(refused.client.provision(printer("inst_acl"), { deadlineMs: 5000 }))).code).toBe(GrpcStatus.PERMISSION_DENIED);
+      expect((await failure(accepted.client.status({ instanceId: "inst_acl" }))).code).toBe(GrpcStatus.NOT_FOUND);
+    } finally {
+      await refused.close();
+      await accepted.close();
       await agent.close();
     }
   });
