@@ -154,6 +154,7 @@ const semantic: Record<string, fc.Arbitrary<{ i: Intent; r: Init }>> = {
     withId(negative.map((tail) => ({ tail }))),
     withId(badEnum.map((stream) => ({ stream }))),
     withId(fc.string({ unit: "binary", minLength: 1, maxLength: 200 }).map((cursor) => ({ cursor }))),
+    withId(negative.map((maxBatchBytes) => ({ maxBatchBytes }))),
   ),
   resources: fc.oneof(
     idOnly,
