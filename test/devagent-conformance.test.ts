@@ -3,37 +3,10 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { api, shJob, until, useDevAgent } from "./helpers/dev-agent.js";
+import { kind, shapeDiff } from "./helpers/json-shape.js";
 
 const fixture = (name: string) => readFileSync(new URL(`../../shared/nomad-fixtures/${name}`, import.meta.url), "utf8");
 const fixtureJson = (name: string) => JSON.parse(fixture(name));
-
-const kind = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
-
-/** Maps keyed by names (task groups, tasks, datacenters...) rather than fixed fields: compare their values only. */
-const nameKeyed = new Set(["TaskStates", "Summary", "TaskGroups", "Tasks", "TaskLifecycles", "TaskResources", "NodesAvailable", "QueuedAllocations", "Scores", "Details", "Tags", "FailedTGAllocs"]);
-/** Free-form maps (driver config, user meta): no shape to compare. */
-const opaque = new Set(["Config", "Meta"]);
-
-/** Differences between the fixture's shape and ours; null on either side is a value, not a shape. */
-function shapeDiff(expected: unknown, actual: unknown, path = "$"): string[] {
-  if (expected === null || actual === null) return [];
-  if (kind(expected) !== kind(actual)) return [`${path}: expected ${kind(expected)}, got ${kind(actual)}`];
-  if (Array.isArray(expected)) {
-    const a = actual as unknown[];
-    return expected.length && a.length ? shapeDiff(expected[0], a[0], `${path}[0]`) : [];
-  }
-  if (typeof expected !== "object") return [];
-  const e = expected as Record<string, unknown>;
-  const a = actual as Record<string, unknown>;
-  const last = path.split(".").pop()!;
-  if (opaque.has(last)) return [];
-  if (nameKeyed.has(last)) {
-    const ev = Object.values(e)[0];
-    const av = Object.values(a)[0];
-    return ev === undefined || av === undefined ? [] : shapeDiff(ev, av, `${path}.*`);
-  }
-  return Object.keys(e).flatMap((k) => (k in a ? shapeDiff(e[k], a[k], `${path}.${k}`) : [`${path}.${k}: missing`]));
-}
 
 describe("dev agent conformance with recorded Nomad answers", () => {
   const agent = useDevAgent();

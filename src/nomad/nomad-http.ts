@@ -116,18 +116,7 @@ export class NomadHttp {
   async request<T>(method: Dispatcher.HttpMethod, path: string, options: RequestOptions = {}): Promise<NomadResponse<T>> {
     const what = options.what ?? `${method} ${path}`;
     const signal = this.#signal(options.signal);
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await undiciRequest(this.url(path, options.query, options.global), {
-        method,
-        dispatcher: this.#dispatcher,
-        signal,
-        headers: this.#headers(options),
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      });
-    } catch (err) {
-      throw this.#scrub(errorFromNetwork(err, what, signal));
-    }
+    const res = await this.#send(method, path, options, what, signal);
     let text: string;
     try {
       text = await res.body.text();
@@ -151,10 +140,25 @@ export class NomadHttp {
   /** A streaming request (logs, event stream). The caller consumes body and must destroy it when done. */
   async stream(method: Dispatcher.HttpMethod, path: string, options: RequestOptions = {}): Promise<NomadStream> {
     const what = options.what ?? `${method} ${path}`;
-    const signal = options.signal;
-    let res: Dispatcher.ResponseData;
+    // No default timeout: a followed stream lives as long as its caller wants; the caller's signal ends it.
+    const res = await this.#send(method, path, options, what, options.signal);
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      const text = await res.body.text().catch(() => "");
+      throw this.#scrub(errorFromStatus(res.statusCode, text, what));
+    }
+    return { status: res.statusCode, body: res.body, headers: res.headers };
+  }
+
+  /** Sends one request; socket failures and aborts become ProviderErrors here, answers are the caller's to judge. */
+  async #send(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    options: RequestOptions,
+    what: string,
+    signal: AbortSignal | undefined,
+  ): Promise<Dispatcher.ResponseData> {
     try {
-      res = await undiciRequest(this.url(path, options.query, options.global), {
+      return await undiciRequest(this.url(path, options.query, options.global), {
         method,
         dispatcher: this.#dispatcher,
         signal,
@@ -164,11 +168,6 @@ export class NomadHttp {
     } catch (err) {
       throw this.#scrub(errorFromNetwork(err, what, signal));
     }
-    if (res.statusCode < 200 || res.statusCode >= 300) {
-      const text = await res.body.text().catch(() => "");
-      throw this.#scrub(errorFromStatus(res.statusCode, text, what));
-    }
-    return { status: res.statusCode, body: res.body, headers: res.headers };
   }
 
   async close(): Promise<void> {
