@@ -91,5 +91,12 @@ describe("ExecStream", () => {
     await expect((async () => {
       for await (const _ of bad.responses) void _;
     })()).rejects.toMatchObject({ code: 3 });
+
+    // A session closed before any message is a malformed call too, not a success.
+    const empty = stack().provider.client.execStream();
+    empty.end();
+    await expect((async () => {
+      for await (const _ of empty.responses) void _;
+    })()).rejects.toMatchObject({ code: 3, details: expect.stringMatching(/first message must be start/) });
   });
 });

@@ -61,8 +61,19 @@ describe("Resources", () => {
     expect(samples[1]!.message).toBe("");
   });
 
-  it("rejects an interval below 100ms and a missing instance", async () => {
-    await expect(first(stack().provider.client.resources({ instanceId: "nope-x", interval: { seconds: 0n, nanos: 1_000_000 } }))).rejects.toMatchObject({ code: 3 });
+  it("rejects an interval below 100ms or above a day (to the nanosecond) and a missing instance", async () => {
+    for (const interval of [
+      { seconds: 0n, nanos: 1_000_000 },
+      { seconds: 0n, nanos: 20 },
+      { seconds: 0n, nanos: -19 },
+      { seconds: 0n, nanos: 99_999_977 },
+      { seconds: 10_000_000_000n, nanos: 0 },
+    ]) {
+      await expect(first(stack().provider.client.resources({ instanceId: "nope-x", interval }))).rejects.toMatchObject({
+        code: 3,
+        details: expect.stringMatching(/^interval: /),
+      });
+    }
     await expect(first(stack().provider.client.resources({ instanceId: "nope-x" }))).rejects.toMatchObject({ code: 5 });
   });
 });

@@ -17,8 +17,7 @@ type Out = MessageInitShape<typeof ExecStreamResponseSchema>;
 export async function* execStream(deps: ProviderDeps, reqs: AsyncIterable<ExecStreamRequest>, ctx: CallContext): AsyncGenerator<Out> {
   const it = reqs[Symbol.asyncIterator]();
   const first = await it.next();
-  if (first.done) return;
-  if (first.value.request.case !== "start") throw invalidArgument("request", "the first message must be start");
+  if (first.done || first.value.request.case !== "start") throw invalidArgument("request", "the first message must be start");
   const start = first.value.request.value;
   if (start.command.length === 0 || start.command[0] === "") throw invalidArgument("start.command", "required (argv, at least one element)");
 

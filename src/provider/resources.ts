@@ -9,7 +9,7 @@
 // Memory is RSS, or the cgroup's Usage when RSS is 0 (cgroup v2); limits are the tasks' MemoryMB reservations.
 
 import { create } from "@bufbuild/protobuf";
-import { durationMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate, type Duration } from "@bufbuild/protobuf/wkt";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ResourcesResponseSchema, type ResourcesRequest, type ResourcesResponse } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 import { invalidArgument, ProviderError } from "../errors.js";
@@ -23,6 +23,19 @@ import type { ProviderDeps } from "./provider-deps.js";
 
 const MiB = 1024 * 1024;
 const minIntervalMs = 100;
+/** Longer than a day is certainly a mistake, and beyond setTimeout's 2^31 ms range. */
+const maxIntervalMs = 86_400_000;
+
+/** The sampling interval in ms (0 = one sample), judged in nanoseconds so no rounding lets a bad value through. */
+function sampleInterval(interval: Duration | undefined): number {
+  if (!interval) return 0;
+  const nanos = interval.seconds * 1_000_000_000n + BigInt(interval.nanos);
+  if (nanos === 0n) return 0;
+  if (nanos < BigInt(minIntervalMs) * 1_000_000n || nanos > BigInt(maxIntervalMs) * 1_000_000n) {
+    throw invalidArgument("interval", `must be between ${minIntervalMs}ms and 24h (or unset for one sample)`);
+  }
+  return Number(nanos / 1_000_000n);
+}
 
 /** What one allocation's tasks reserved (MHz, MiB), read once per allocation: reservations never change in place. */
 export type TaskLimits = Record<string, { cpuMhz: number; memoryMb: number }>;
@@ -35,10 +48,7 @@ export interface AllocSample {
 
 export async function* streamResources(deps: ProviderDeps, req: ResourcesRequest, ctx: CallContext): AsyncGenerator<ResourcesResponse> {
   const jobId = jobIdFor(req.instanceId);
-  const intervalMs = req.interval ? durationMs(req.interval) : 0;
-  if (intervalMs < 0 || (intervalMs > 0 && intervalMs < minIntervalMs)) {
-    throw invalidArgument("interval", `must be at least ${minIntervalMs}ms (or unset for one sample)`);
-  }
+  const intervalMs = sampleInterval(req.interval);
   // A missing job is NOT_FOUND (Nomad lists an unknown job's allocations as an empty list).
   await readJob(deps.nomad, jobId, { signal: ctx.signal });
   const limitsCache = new Map<string, TaskLimits>();

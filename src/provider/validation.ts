@@ -255,16 +255,33 @@ function validateDependencies(services: ServiceSpec[]): void {
       if (dep === svc.name) fail(field, "a service cannot depend on itself");
     }),
   );
+  // Iterative depth-first search: a chain of thousands of services must not overflow the stack.
   const state = new Map<string, "visiting" | "done">();
-  const visit = (name: string, path: string[]): void => {
-    if (state.get(name) === "done") return;
-    if (state.get(name) === "visiting") {
-      const cycle = [...path.slice(path.indexOf(name)), name];
-      fail(`services[${index.get(name)}].depends_on`, `dependency cycle: ${cycle.join(" -> ")}`);
+  for (const root of services) {
+    if (state.has(root.name)) continue;
+    const path: string[] = [root.name];
+    const next: number[] = [0];
+    state.set(root.name, "visiting");
+    while (path.length > 0) {
+      const name = path[path.length - 1]!;
+      const deps = services[index.get(name)!]!.dependsOn;
+      const at = next[next.length - 1]!;
+      if (at === deps.length) {
+        state.set(name, "done");
+        path.pop();
+        next.pop();
+        continue;
+      }
+      next[next.length - 1] = at + 1;
+      const dep = deps[at]!;
+      if (state.get(dep) === "done") continue;
+      if (state.get(dep) === "visiting") {
+        const cycle = [...path.slice(path.indexOf(dep)), dep];
+        fail(`services[${index.get(dep)}].depends_on`, `dependency cycle: ${cycle.join(" -> ")}`);
+      }
+      state.set(dep, "visiting");
+      path.push(dep);
+      next.push(0);
     }
-    state.set(name, "visiting");
-    for (const dep of services[index.get(name)!]!.dependsOn) visit(dep, [...path, name]);
-    state.set(name, "done");
-  };
-  for (const svc of services) visit(svc.name, []);
+  }
 }
