@@ -31,6 +31,8 @@ export interface GroupInput {
   group: Json;
   /** Every allocation of this job's group, terminal ones included. */
   allocs: Json[];
+  /** Unpromoted canaries of failed, cancelled or superseded deployments: stopped, never counted. */
+  cancelledCanaries: Set<string>;
   /** The active deployment of the current job version, when the group rolls out through one. */
   deployment?: Json;
   /** True when the latest deployment of this version failed: no further destructive updates. */
@@ -103,6 +105,10 @@ function collectSlotted(input: GroupInput, plan: GroupPlan): Json[] {
   const batch = input.job.Type === "batch" || input.job.Type === "sysbatch";
   for (const a of input.allocs) {
     if (a.DesiredStatus !== "run") continue;
+    if (input.cancelledCanaries.has(a.ID)) {
+      plan.stops.push({ alloc: a, description: descNotNeeded });
+      continue;
+    }
     if (a.DesiredTransition?.Migrate && a.ClientStatus !== "failed") {
       plan.stops.push({ alloc: a, description: descMigrating });
       plan.places.push({ index: allocIndex(a), canary: false, previous: a });

@@ -138,6 +138,7 @@ export class Scheduler {
       job,
       group,
       allocs: allocs.filter((a) => a.TaskGroup === group.Name),
+      cancelledCanaries: this.cancelledCanaries(job),
       deployment: deployment && dep.isActive(deployment) ? deployment : undefined,
       deploymentFailed: versionDeploy?.Status === "failed" || versionDeploy?.Status === "cancelled",
       rolling: job.Type === "service" && !!group.Update && group.Update.MaxParallel > 0,
@@ -145,6 +146,23 @@ export class Scheduler {
       destructive: (a) => destructiveChange(a.Job, job, group.Name),
       failedAtMs: (a) => this.failedAt.get(a.ID) ?? a.ModifyTime / 1e6,
     });
+  }
+
+  /**
+   * Canaries Nomad's reconciler stops (cancelUnneededCanaries): the unpromoted ones of any deployment but the current
+   * version's active one — a superseded deployment's, or a failed or cancelled one's. Left running, such a canary
+   * would count as an old allocation to update and make the next deployment want canaries of its own.
+   */
+  private cancelledCanaries(job: Json): Set<string> {
+    const current = this.versionDeployment(job);
+    const ids = new Set<string>();
+    for (const d of this.store.deploymentsOfJob(job.Namespace, job.ID)) {
+      if (d === current && dep.isActive(d)) continue;
+      for (const s of Object.values(d.TaskGroups) as Json[]) {
+        if (!s.Promoted) for (const id of s.PlacedCanaries ?? []) ids.add(id);
+      }
+    }
+    return ids;
   }
 
   private versionDeployment(job: Json): Json | undefined {
@@ -160,9 +178,17 @@ export class Scheduler {
     if (job.Type !== "service") return undefined;
     const rollingGroups = job.TaskGroups.filter((g: Json) => g.Update && g.Update.MaxParallel > 0);
     if (!rollingGroups.length) return undefined;
+    const cancelled = this.cancelledCanaries(job);
     const hasOld = (name: string) =>
-      allocs.some((a) => a.TaskGroup === name && a.DesiredStatus === "run" && !clientTerminal(a) && destructiveChange(a.Job, job, name));
-    const work = rollingGroups.some((g: Json) => hasOld(g.Name) || this.planFor(job, g, allocs, undefined).places.length > 0);
+      allocs.some(
+        (a) => a.TaskGroup === name && a.DesiredStatus === "run" && !clientTerminal(a) && !cancelled.has(a.ID) && destructiveChange(a.Job, job, name),
+      );
+    // Like Nomad, a new version deploys when it places, replaces or updates allocations in place.
+    const work = rollingGroups.some((g: Json) => {
+      if (hasOld(g.Name)) return true;
+      const plan = this.planFor(job, g, allocs, undefined);
+      return plan.places.length > 0 || plan.inPlace.length > 0;
+    });
     if (!work) return undefined;
     for (const d of this.store.deploymentsOfJob(job.Namespace, job.ID)) {
       if (dep.isActive(d)) dep.setStatus(d, txn, "cancelled", dep.deployNewerJob);
@@ -210,6 +236,10 @@ export class Scheduler {
       a.Job = structuredClone(job);
       // An in-place update joins the rollout; a healthy allocation stays healthy (its tasks did not restart).
       if (active && a.DeploymentID !== active.ID) {
+        // Placed outside any deployment, it has no health watcher; running, it has proven itself healthy already.
+        if (!a.DeploymentID && a.DeploymentStatus?.Healthy == null && a.ClientStatus === "running") {
+          a.DeploymentStatus = { Healthy: true, Timestamp: new Date().toISOString(), Canary: false, ModifyIndex: txn.index };
+        }
         a.DeploymentID = active.ID;
         const s = active.TaskGroups[group.Name];
         s.PlacedAllocs++;
@@ -444,6 +474,11 @@ export class Scheduler {
     return ev;
   }
 
+  private evaluateJob(namespace: string, jobId: string, triggeredBy: string): void {
+    const job = this.store.jobs.get(jobKey(namespace, jobId));
+    if (job) this.evaluate(job, triggeredBy);
+  }
+
   private onHealth(allocId: string, healthy: boolean, description: string): void {
     if (this.closed) return;
     let revert: number | undefined;
@@ -519,10 +554,14 @@ export class Scheduler {
     const ms = Math.min(...deadlines) / 1e6;
     this.setTimer(`progress:${d.ID}`, ms, () => {
       let revert: number | undefined;
+      let failed = false;
       this.store.write((txn) => {
-        if (dep.isActive(d)) revert = this.failDeployment(txn, d, dep.deployProgressDeadline);
+        if (!dep.isActive(d)) return;
+        failed = true;
+        revert = this.failDeployment(txn, d, dep.deployProgressDeadline);
       });
       if (revert !== undefined) this.revertHook(d.Namespace, d.JobID, revert);
+      else if (failed) this.evaluateJob(d.Namespace, d.JobID, "deployment-watcher");
     });
   }
 
