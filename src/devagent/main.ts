@@ -1,4 +1,4 @@
-// CLI: node dist/devagent.js --port 4646 [--host 127.0.0.1] [--acl] [--tls-cert F --tls-key F [--tls-ca F]]
+// CLI: node dist/devagent.js --port 4646 [--host 127.0.0.1] [--acl] [--tls-cert F --tls-key F [--tls-ca F]] (--help: usage on stderr)
 //      [--data-dir D] [--region R] [--datacenter DC] [--host-volume NAME=PATH ...] [--cpu-mhz N] [--memory-mb N]
 // Prints the address (and with --acl the management token, which the operator needs) on stderr: one hclog JSON
 // line for machines and one human line. Stops every task on SIGINT/SIGTERM.
@@ -8,36 +8,65 @@ import { startDevAgent } from "./dev-agent.js";
 
 const log = createLogger({ module: "devagent" });
 
+const usage = `Usage: devagent [flags]
+
+A single-node, Nomad-API-compatible agent that runs tasks as local processes (like \`nomad agent -dev\`).
+  --port N                       HTTP port (default 4646; 0 = any free port)
+  --host H                       address to listen on (default 127.0.0.1)
+  --acl                          require an ACL token; the management token is printed on start
+  --tls-cert F --tls-key F       serve HTTPS; --tls-ca F additionally requires client certificates from that CA
+  --data-dir D                   allocation directories (default: a temporary directory)
+  --region R, --datacenter DC    the node's region and datacenter (default global, dc1)
+  --host-volume NAME=/path       a client host volume (repeatable)
+  --cpu-mhz N, --memory-mb N     the node's capacity (default: this machine's)
+  -h, --help                     this text
+`;
+
+class UsageError extends Error {}
+
+function parseFlags() {
+  try {
+    return parseArgs({
+      options: {
+        help: { type: "boolean", short: "h", default: false },
+        port: { type: "string", default: "4646" },
+        host: { type: "string", default: "127.0.0.1" },
+        acl: { type: "boolean", default: false },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        "tls-ca": { type: "string" },
+        "data-dir": { type: "string" },
+        region: { type: "string" },
+        datacenter: { type: "string" },
+        "host-volume": { type: "string", multiple: true },
+        "cpu-mhz": { type: "string" },
+        "memory-mb": { type: "string" },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      port: { type: "string", default: "4646" },
-      host: { type: "string", default: "127.0.0.1" },
-      acl: { type: "boolean", default: false },
-      "tls-cert": { type: "string" },
-      "tls-key": { type: "string" },
-      "tls-ca": { type: "string" },
-      "data-dir": { type: "string" },
-      region: { type: "string" },
-      datacenter: { type: "string" },
-      "host-volume": { type: "string", multiple: true },
-      "cpu-mhz": { type: "string" },
-      "memory-mb": { type: "string" },
-    },
-    strict: true,
-  });
+  const values = parseFlags();
+  if (values.help) {
+    process.stderr.write(usage);
+    process.exit(0);
+  }
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: not a port number: ${values.port}`);
-  if (!!values["tls-cert"] !== !!values["tls-key"]) throw new Error("--tls-cert and --tls-key go together");
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: not a port number: ${values.port}`);
+  if (!!values["tls-cert"] !== !!values["tls-key"]) throw new UsageError("--tls-cert and --tls-key go together");
   const hostVolumes: Record<string, string> = {};
   for (const spec of values["host-volume"] ?? []) {
     const [name, path] = [spec.slice(0, spec.indexOf("=")), spec.slice(spec.indexOf("=") + 1)];
-    if (!name || spec.indexOf("=") < 0 || !path.startsWith("/")) throw new Error(`--host-volume: expected NAME=/absolute/path, got ${spec}`);
+    if (!name || spec.indexOf("=") < 0 || !path.startsWith("/")) throw new UsageError(`--host-volume: expected NAME=/absolute/path, got ${spec}`);
     hostVolumes[name] = path;
   }
   const positive = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined;
-    if (!/^[1-9]\d*$/.test(v)) throw new Error(`--${flag}: not a positive integer: ${v}`);
+    if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`--${flag}: not a positive integer: ${v}`);
     return Number(v);
   };
   const cpuMhz = positive("cpu-mhz", values["cpu-mhz"]);
@@ -74,6 +103,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`devagent: ${err.message} (see --help)\n`);
+    process.exit(1);
+  }
   log.error("dev agent failed to start", { error: err });
   process.exit(1);
 });
