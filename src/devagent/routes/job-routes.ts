@@ -11,6 +11,7 @@ import { evalJson } from "../sched/evaluations.js";
 import { jobStub, jobSummary } from "../sched/job-status.js";
 import { jobKey, type Json } from "../state/state-store.js";
 import { formatErrors, formatWarnings } from "../jobs/job-validate.js";
+import { versionDiffs } from "../jobs/job-diff.js";
 import type { RouteDeps } from "./route-deps.js";
 
 const isWrite = (m: string | undefined) => m === "PUT" || m === "POST";
@@ -117,7 +118,7 @@ async function jobSub(ctx: RequestContext, deps: RouteDeps, jobId: string, sub: 
       }));
     case "versions":
       if (!get) throw methodNotAllowed();
-      boolParam(ctx, "diffs");
+      const diffs = boolParam(ctx, "diffs");
       return blockingQuery(ctx, store, () => {
         const versions = store.jobVersions.get(key) ?? [];
         if (!versions.length) {
@@ -125,7 +126,7 @@ async function jobSub(ctx: RequestContext, deps: RouteDeps, jobId: string, sub: 
           throw notFound("job versions not found");
         }
         const index = store.indexOf("job_versions", "jobs");
-        return { index, body: { Versions: versions, Diffs: null, Index: index, LastContact: 0, KnownLeader: true, NextToken: "" } };
+        return { index, body: { Versions: versions, Diffs: diffs ? versionDiffs(versions) : null, Index: index, LastContact: 0, KnownLeader: true, NextToken: "" } };
       });
     case "revert": {
       if (!isWrite(ctx.req.method)) throw methodNotAllowed();
