@@ -13,20 +13,23 @@ export const deployFailedAllocs = "Failed due to unhealthy allocations";
 export const deployProgressDeadline = "Failed due to progress deadline";
 export const deployFailedByUser = "Deployment marked as failed";
 
+/** Go's zero time.Time, as Nomad serves an unset RequireProgressBy. */
+export const zeroTime = "0001-01-01T00:00:00Z";
+
 export function isActive(d: Json): boolean {
   return d.Status === "running" || d.Status === "paused" || d.Status === "pending" || d.Status === "initializing";
 }
 
 export function newDeployment(id: string, job: Json, txn: Txn, hasOld: (group: string) => boolean): Json {
   const groups: Json = {};
-  const nowMs = Date.now();
   for (const g of job.TaskGroups) {
     if (!g.Update || g.Update.MaxParallel <= 0) continue;
     groups[g.Name] = {
       AutoRevert: g.Update.AutoRevert,
       AutoPromote: g.Update.AutoPromote,
       ProgressDeadline: g.Update.ProgressDeadline,
-      RequireProgressBy: g.Update.ProgressDeadline ? new Date(nowMs + g.Update.ProgressDeadline / 1e6).toISOString() : "0001-01-01T00:00:00Z",
+      // Set at the group's first placement (see the scheduler's progress clock).
+      RequireProgressBy: zeroTime,
       Promoted: false,
       PlacedCanaries: null,
       DesiredCanaries: hasOld(g.Name) ? g.Update.Canary : 0,

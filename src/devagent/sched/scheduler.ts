@@ -10,7 +10,7 @@ import { newId, nowNs } from "../state/nomad-time.js";
 import { allocTerminal, buildAllocation, clientTerminal, type NodeInfo } from "./alloc-factory.js";
 import { evalEvent, newEvaluation } from "./evaluations.js";
 import { exhausted, groupAsk, placementFailure, type NodeCapacity } from "./feasibility.js";
-import { allocIndex, descNotNeeded, planGroup, type GroupPlan } from "./group-reconciler.js";
+import { allocIndex, descNotNeeded, descUpdating, planGroup, type GroupPlan, type Placement } from "./group-reconciler.js";
 import { assignPorts, PortConflictError } from "./port-allocator.js";
 import { jobStatus } from "./job-status.js";
 import * as dep from "./deployments.js";
@@ -196,7 +196,6 @@ export class Scheduler {
     const d = dep.newDeployment(newId(), job, txn, hasOld);
     this.store.deployments.set(d.ID, d);
     dep.setStatus(d, txn, d.Status, d.StatusDescription);
-    this.armProgressDeadline(d);
     return d;
   }
 
@@ -227,72 +226,102 @@ export class Scheduler {
     started: Json[],
     stopped: { alloc: Json; description: string }[],
   ): void {
+    // A destructive update stops the old allocation only once its replacement has a place (Nomad backs the stop out
+    // of the plan otherwise), and that replacement may use what the old allocation frees.
+    const replaced = new Set(plan.places.flatMap((p) => (p.previous ? [p.previous.ID] : [])));
+    const deferred = new Map<string, { alloc: Json; description: string }>();
     for (const s of plan.stops) {
+      if (s.description === descUpdating && replaced.has(s.alloc.ID)) {
+        deferred.set(s.alloc.ID, s);
+        continue;
+      }
       this.markStop(txn, s.alloc, s.description);
       stopped.push(s);
     }
     const active = deployment && dep.isActive(deployment) && deployment.TaskGroups[group.Name] ? deployment : undefined;
-    for (const a of plan.inPlace) {
-      a.Job = structuredClone(job);
-      // An in-place update joins the rollout; a healthy allocation stays healthy (its tasks did not restart).
-      if (active && a.DeploymentID !== active.ID) {
-        // Placed outside any deployment, it has no health watcher; running, it has proven itself healthy already.
-        if (!a.DeploymentID && a.DeploymentStatus?.Healthy == null && a.ClientStatus === "running") {
-          a.DeploymentStatus = { Healthy: true, Timestamp: new Date().toISOString(), Canary: false, ModifyIndex: txn.index };
-        }
-        a.DeploymentID = active.ID;
-        const s = active.TaskGroups[group.Name];
-        s.PlacedAllocs++;
-        if (a.DeploymentStatus?.Healthy === true) s.HealthyAllocs++;
-        active.ModifyIndex = txn.index;
-        txn.touch("deployments");
+    for (const a of plan.inPlace) this.updateInPlace(txn, job, group, a, active);
+    // Replacements first, as Nomad's scheduler does: when a new version both grows and adds allocations, the added
+    // ones must not take the room that stopping the old ones frees for their replacements.
+    const isReplacement = (p: Placement) => !!p.previous && deferred.has(p.previous.ID);
+    for (const p of [...plan.places.filter(isReplacement), ...plan.places.filter((p) => !isReplacement(p))]) {
+      const stop = p.previous ? deferred.get(p.previous.ID) : undefined;
+      const alloc = this.place(txn, job, group, p, active, inUse, stop?.alloc.ID);
+      if (!alloc) continue;
+      if (stop) {
+        this.markStop(txn, stop.alloc, stop.description);
+        stopped.push(stop);
       }
-      this.touchAlloc(txn, a, "AllocationUpdated");
-    }
-    for (const p of plan.places) {
-      const failure = placementFailure(job, group, this.deps.node, this.resourcesInUse());
-      if (failure) {
-        this.recordFailure(group.Name, failure);
-        continue;
-      }
-      let ports;
-      try {
-        ports = assignPorts(group, inUse);
-      } catch (err) {
-        if (!(err instanceof PortConflictError)) throw err;
-        this.recordFailure(group.Name, exhausted(this.deps.node, `network: ${err.message}`));
-        continue;
-      }
-      ports.ports.forEach((pp) => inUse.add(pp.Value));
-      const alloc = buildAllocation({
-        job: structuredClone(job),
-        group,
-        index: p.index,
-        evalId: this.evalId,
-        node: this.deps.node,
-        ports: ports.ports,
-        networks: ports.networks,
-        deploymentId: active?.ID ?? "",
-        canary: p.canary,
-        previous: p.previous,
-        rescheduleEvent: p.rescheduleDelayNs !== undefined ? { RescheduleTime: nowNs(), PrevAllocID: p.previous!.ID, PrevNodeID: this.deps.node.id, Delay: p.rescheduleDelayNs } : undefined,
-        createIndex: txn.index,
-      });
-      if (p.previous) {
-        p.previous.NextAllocation = alloc.ID;
-        this.touchAlloc(txn, p.previous, "AllocationUpdated");
-      }
-      if (active) {
-        const s = active.TaskGroups[group.Name];
-        s.PlacedAllocs++;
-        if (p.canary) s.PlacedCanaries = [...(s.PlacedCanaries ?? []), alloc.ID];
-        active.ModifyIndex = txn.index;
-        txn.touch("deployments");
-      }
-      this.store.allocs.set(alloc.ID, alloc);
-      this.allocEvent(txn, alloc, "PlanResult");
       started.push(alloc);
     }
+    if (active) this.startProgressClock(active);
+  }
+
+  private updateInPlace(txn: Txn, job: Json, group: Json, a: Json, active: Json | undefined): void {
+    a.Job = structuredClone(job);
+    // An in-place update joins the rollout; a healthy allocation stays healthy (its tasks did not restart).
+    if (active && a.DeploymentID !== active.ID) {
+      // Placed outside any deployment, it has no health watcher; running, it has proven itself healthy already.
+      if (!a.DeploymentID && a.DeploymentStatus?.Healthy == null && a.ClientStatus === "running") {
+        a.DeploymentStatus = { Healthy: true, Timestamp: new Date().toISOString(), Canary: false, ModifyIndex: txn.index };
+      }
+      a.DeploymentID = active.ID;
+      const s = active.TaskGroups[group.Name];
+      s.PlacedAllocs++;
+      if (a.DeploymentStatus?.Healthy === true) s.HealthyAllocs++;
+      active.ModifyIndex = txn.index;
+      txn.touch("deployments");
+    }
+    this.touchAlloc(txn, a, "AllocationUpdated");
+  }
+
+  /**
+   * Places one allocation, or records why it cannot be placed. Like Nomad, once a group failed to place in this
+   * pass its further placements are not attempted (CoalescedFailures). `freeing` is an allocation stopped for it.
+   */
+  private place(txn: Txn, job: Json, group: Json, p: Placement, active: Json | undefined, inUse: Set<number>, freeing?: string): Json | undefined {
+    const seen = this.failedTGAllocs[group.Name];
+    const failure = seen ?? placementFailure(job, group, this.deps.node, this.resourcesInUse(freeing));
+    if (failure) {
+      this.recordFailure(group.Name, failure);
+      return undefined;
+    }
+    let ports;
+    try {
+      ports = assignPorts(group, inUse);
+    } catch (err) {
+      if (!(err instanceof PortConflictError)) throw err;
+      this.recordFailure(group.Name, exhausted(this.deps.node, `network: ${err.message}`));
+      return undefined;
+    }
+    ports.ports.forEach((pp) => inUse.add(pp.Value));
+    const alloc = buildAllocation({
+      job: structuredClone(job),
+      group,
+      index: p.index,
+      evalId: this.evalId,
+      node: this.deps.node,
+      ports: ports.ports,
+      networks: ports.networks,
+      deploymentId: active?.ID ?? "",
+      canary: p.canary,
+      previous: p.previous,
+      rescheduleEvent: p.rescheduleDelayNs !== undefined ? { RescheduleTime: nowNs(), PrevAllocID: p.previous!.ID, PrevNodeID: this.deps.node.id, Delay: p.rescheduleDelayNs } : undefined,
+      createIndex: txn.index,
+    });
+    if (p.previous) {
+      p.previous.NextAllocation = alloc.ID;
+      this.touchAlloc(txn, p.previous, "AllocationUpdated");
+    }
+    if (active) {
+      const s = active.TaskGroups[group.Name];
+      s.PlacedAllocs++;
+      if (p.canary) s.PlacedCanaries = [...(s.PlacedCanaries ?? []), alloc.ID];
+      active.ModifyIndex = txn.index;
+      txn.touch("deployments");
+    }
+    this.store.allocs.set(alloc.ID, alloc);
+    this.allocEvent(txn, alloc, "PlanResult");
+    return alloc;
   }
 
   private completeEval(txn: Txn, evalId: string, job: Json | undefined): void {
@@ -360,11 +389,11 @@ export class Scheduler {
     txn.event({ Topic: "Job", Type: "JobRegistered", Key: job.ID, Namespace: job.Namespace, FilterKeys: null, Payload: { Job: job } });
   }
 
-  /** CPU MHz and memory MB held by every allocation that is not terminal. */
-  private resourcesInUse(): { cpu: number; memoryMb: number } {
+  /** CPU MHz and memory MB held by every allocation that is not terminal (but `except`, about to stop). */
+  private resourcesInUse(except?: string): { cpu: number; memoryMb: number } {
     const used = { cpu: 0, memoryMb: 0 };
     for (const a of this.store.allocs.values()) {
-      if (allocTerminal(a)) continue;
+      if (allocTerminal(a) || a.ID === except) continue;
       const group = a.Job?.TaskGroups?.find((g: Json) => g.Name === a.TaskGroup);
       if (!group) continue;
       const ask = groupAsk(group);
@@ -493,6 +522,8 @@ export class Scheduler {
       if (!d || !s || !dep.isActive(d)) return;
       if (healthy) {
         s.HealthyAllocs++;
+        // Progress: the group's deadline moves to this health report plus the progress deadline.
+        if (s.ProgressDeadline > 0) s.RequireProgressBy = new Date(Date.now() + s.ProgressDeadline / 1e6).toISOString();
         this.armProgressDeadline(d);
       } else s.UnhealthyAllocs++;
       d.ModifyIndex = txn.index;
@@ -548,10 +579,27 @@ export class Scheduler {
     return undefined;
   }
 
+  /**
+   * Nomad starts a group's progress clock at its first placement: RequireProgressBy stays the zero time until then, so
+   * a deployment that cannot place anything waits (blocked) instead of failing.
+   */
+  private startProgressClock(d: Json): void {
+    let started = false;
+    for (const s of Object.values(d.TaskGroups) as Json[]) {
+      if (s.ProgressDeadline > 0 && s.PlacedAllocs > 0 && s.RequireProgressBy === dep.zeroTime) {
+        s.RequireProgressBy = new Date(Date.now() + s.ProgressDeadline / 1e6).toISOString();
+        started = true;
+      }
+    }
+    if (started) this.armProgressDeadline(d);
+  }
+
   private armProgressDeadline(d: Json): void {
-    const deadlines = (Object.values(d.TaskGroups) as Json[]).map((s) => s.ProgressDeadline).filter((v) => v > 0);
+    const deadlines = (Object.values(d.TaskGroups) as Json[])
+      .filter((s) => s.ProgressDeadline > 0 && s.RequireProgressBy !== dep.zeroTime)
+      .map((s) => Date.parse(s.RequireProgressBy));
     if (!deadlines.length) return;
-    const ms = Math.min(...deadlines) / 1e6;
+    const ms = Math.max(0, Math.min(...deadlines) - Date.now());
     this.setTimer(`progress:${d.ID}`, ms, () => {
       let revert: number | undefined;
       let failed = false;
