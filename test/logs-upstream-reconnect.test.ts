@@ -38,13 +38,15 @@ async function startFake(behave: (n: number) => "reset" | "silent" | "ok" | "tru
     }
     const offset = Number(q.get("offset") ?? 0);
     let pos = q.get("origin") === "end" ? Math.max(0, file.length - offset) : Math.min(offset, file.length);
-    res.writeHead(200, { "content-type": "application/json" });
+    // Like Nomad, plain=true sends the bytes alone: no frames, heartbeats or file events.
+    const plain = q.get("plain") === "true";
+    res.writeHead(200, { "content-type": plain ? "text/plain" : "application/json" });
     let frames = 0;
     while (pos < file.length) {
       const data = file.subarray(pos, Math.min(file.length, pos + 1000));
       pos += data.length;
-      res.write(JSON.stringify({ Offset: pos, Data: data.toString("base64"), File: "alloc/logs/web.stdout.0" }));
-      if (++frames % 7 === 0) res.write("{}");
+      res.write(plain ? data : JSON.stringify({ Offset: pos, Data: data.toString("base64"), File: "alloc/logs/web.stdout.0" }));
+      if (++frames % 7 === 0 && !plain) res.write("{}");
       if (mode === "reset" && frames === 40) {
         // Cut the connection after the bytes so far reached the client, as a proxy or a crashing agent would.
         res.write("", () => res.socket?.destroy());

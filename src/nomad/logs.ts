@@ -5,6 +5,13 @@
 // first read merged into the frame). So positions here are (file index, byte offset in that file), counted from the
 // decoded bytes themselves; readLog turns them back into Nomad's cumulative offset to (re)open a stream, and reconnects
 // from the last byte it delivered when the connection drops or goes silent (no heartbeat within idleTimeoutMs).
+//
+// Plain reads (plain=true: the bytes without base64/JSON frames, much cheaper for Nomad and for us) carry no file
+// names, so they are used only where every byte's position is known anyway: inside file 0 (whose cumulative offset is
+// its own offset), up to a position already seen in file 0 (by the shared follow upstream, or by a one-byte framed
+// probe of the newest file's end). Log files only grow until rotated, so those bytes cannot change under us. The one
+// case this cannot tell is file 0 being purged by rotation within the moment between probe and read (max_files = 1);
+// cumulative offsets taken from fs/ls for later files have the same window.
 
 import type { Readable } from "node:stream";
 import { Code, ProviderError } from "../errors.js";
@@ -48,7 +55,12 @@ export interface LogFrameStreamOptions {
 const defaultIdleTimeoutMs = 10_000;
 
 /** One raw request to the logs endpoint, as frames. The connection is released when the generator ends. */
-export async function* streamLogFrames(nomad: NomadHttp, allocId: string, o: LogFrameStreamOptions): AsyncGenerator<LogFrame> {
+export function streamLogFrames(nomad: NomadHttp, allocId: string, o: LogFrameStreamOptions): AsyncGenerator<LogFrame> {
+  return decodeLogFrames(streamLogBody(nomad, allocId, o, false));
+}
+
+/** One raw request to the logs endpoint, as the bytes of its body (frames, or with `plain` the log bytes). */
+async function* streamLogBody(nomad: NomadHttp, allocId: string, o: LogFrameStreamOptions, plain: boolean): AsyncGenerator<Buffer> {
   if (o.signal?.aborted) throw ProviderError.from(o.signal.reason, Code.Canceled);
   const idle = new AbortController();
   const onAbort = () => idle.abort(o.signal?.reason);
@@ -59,13 +71,16 @@ export async function* streamLogFrames(nomad: NomadHttp, allocId: string, o: Log
   let body: Readable | undefined;
   try {
     const res = await nomad.stream("GET", `/v1/client/fs/logs/${encodeURIComponent(allocId)}`, {
-      query: { task: o.task, type: o.type, follow: o.follow, origin: o.origin, offset: o.offset, plain: false },
+      query: { task: o.task, type: o.type, follow: o.follow, origin: o.origin, offset: o.offset, plain },
       signal: idle.signal,
       what,
     });
     body = res.body;
     timer.refresh();
-    for await (const frame of decodeLogFrames(withRefresh(res.body, timer))) yield frame;
+    for await (const chunk of res.body) {
+      timer.refresh();
+      yield chunk as Buffer;
+    }
   } catch (err) {
     if (idle.signal.aborted && !o.signal?.aborted && idle.signal.reason instanceof ProviderError) throw idle.signal.reason;
     if (err instanceof ProviderError) throw err;
@@ -76,13 +91,6 @@ export async function* streamLogFrames(nomad: NomadHttp, allocId: string, o: Log
     clearTimeout(timer);
     o.signal?.removeEventListener("abort", onAbort);
     body?.destroy();
-  }
-}
-
-async function* withRefresh(body: AsyncIterable<Uint8Array>, timer: NodeJS.Timeout): AsyncGenerator<Uint8Array> {
-  for await (const chunk of body) {
-    timer.refresh();
-    yield chunk;
   }
 }
 
@@ -136,6 +144,12 @@ export interface ReadLogOptions {
   maxRetries?: number;
   /** Base delay between reconnects (doubles each failed attempt, max 2 s). Default 100 ms. */
   retryDelayMs?: number;
+  /**
+   * Non-follow reads from a position: read plain bytes where that is exact (see the top of this file), up to `until`
+   * (a position the caller has seen in file 0), or with `true` up to the end of file 0 found by a probe. The read then
+   * ends there (a snapshot); anything else falls back to frames.
+   */
+  plain?: true | { until: LogPosition };
 }
 
 /** Where to begin: an exact position, or the last `tailBytes` bytes (non-follow only: the frames then give exact positions). */
@@ -147,18 +161,82 @@ export type ReadLogFrom = { position: LogPosition } | { tailBytes: number };
  * end of the last file; follow never ends by itself (Nomad's stream does not close when the task dies).
  */
 export async function* readLog(nomad: NomadHttp, allocId: string, from: ReadLogFrom, o: ReadLogOptions): AsyncGenerator<LogChunk> {
-  let position: LogPosition | undefined = "position" in from ? { ...from.position } : undefined;
+  const position: LogPosition | undefined = "position" in from ? { ...from.position } : undefined;
   if (!position && o.follow) throw new ProviderError(Code.Internal, "readLog: a tail read cannot follow");
+  if (position && o.plain && !o.follow && position.file === 0) {
+    const plain = await planPlain(nomad, allocId, position, o);
+    if (plain) {
+      if (plain.until > position.off) yield* resuming(o, position, (p) => plainAttempt(nomad, allocId, p!, plain.until, o, plain.take()));
+      else plain.discard();
+      return;
+    }
+  }
+  yield* resuming(o, position, (p, first) => framedAttempt(nomad, allocId, from, p, first, o));
+}
+
+interface PlainPlan {
+  /** Offset in file 0 where the plain read ends. */
+  until: number;
+  /** The plain request already sent from the start position (once; later attempts open their own). */
+  take(): AsyncIterable<Buffer> | undefined;
+  discard(): void;
+}
+
+/**
+ * Whether and how far file 0 can be read plain from `position`: to the given end, or to the end a probe finds. The
+ * plain request goes out together with the probe, to save a round trip: its bytes wait in the connection until the
+ * probe vouches for them, and it is dropped when the probe finds rotated files.
+ */
+async function planPlain(nomad: NomadHttp, allocId: string, position: LogPosition, o: ReadLogOptions): Promise<PlainPlan | undefined> {
+  if (o.plain !== true) return o.plain?.until.file === 0 ? { until: o.plain.until.off, take: () => undefined, discard: () => undefined } : undefined;
+  const early = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, early.signal]) : early.signal;
+  const body = streamLogBody(nomad, allocId, { ...o, signal, follow: false, origin: "start", offset: position.off }, true);
+  const first = body.next();
+  first.catch(() => undefined);
+  let end: LogPosition | undefined;
+  try {
+    end = await probeEnd(nomad, allocId, o);
+  } finally {
+    if (!end || end.file !== 0) early.abort();
+  }
+  if (!end || end.file !== 0) return undefined;
+  let taken = false;
+  return {
+    until: end.off,
+    take: () => (taken ? undefined : ((taken = true), continueBody(first, body))),
+    discard: () => early.abort(),
+  };
+}
+
+async function* continueBody(first: Promise<IteratorResult<Buffer>>, body: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    const head = await first;
+    if (head.done) return;
+    yield head.value;
+    yield* body;
+  } finally {
+    await body.return(undefined);
+  }
+}
+
+/**
+ * Runs read attempts until one ends normally, each resuming at the position after the last chunk of the one before
+ * (so nothing is lost or repeated). Gives up after maxRetries attempts in a row that failed without any data.
+ */
+async function* resuming(
+  o: ReadLogOptions,
+  start: LogPosition | undefined,
+  attempt: (position: LogPosition | undefined, first: () => boolean) => AsyncIterable<LogChunk>,
+): AsyncGenerator<LogChunk> {
   const maxRetries = o.maxRetries ?? 5;
+  let position = start;
   let failures = 0;
   for (;;) {
     let progressed = false;
+    let first = true;
     try {
-      const open = position ? await openAt(nomad, allocId, position, o) : { origin: "end" as const, offset: (from as { tailBytes: number }).tailBytes };
-      let first = true;
-      for await (const frame of streamLogFrames(nomad, allocId, { ...o, ...open })) {
-        const chunk = positionFrame(frame, position, first, o);
-        if (!chunk) continue;
+      for await (const chunk of attempt(position, () => first)) {
         first = false;
         position = chunk.end;
         if (chunk.data.length > 0 || chunk.restarted) {
@@ -174,6 +252,63 @@ export async function* readLog(nomad: NomadHttp, allocId: string, from: ReadLogF
       // A tail read that broke after delivering data continues from its exact position like any other read.
       await delay(Math.min(2000, (o.retryDelayMs ?? 100) * 2 ** Math.max(0, failures - 1)), o.signal);
     }
+  }
+}
+
+async function* framedAttempt(
+  nomad: NomadHttp,
+  allocId: string,
+  from: ReadLogFrom,
+  position: LogPosition | undefined,
+  first: () => boolean,
+  o: ReadLogOptions,
+): AsyncGenerator<LogChunk> {
+  const open = position ? await openAt(nomad, allocId, position, o) : { origin: "end" as const, offset: (from as { tailBytes: number }).tailBytes };
+  for await (const frame of streamLogFrames(nomad, allocId, { ...o, ...open })) {
+    const chunk = positionFrame(frame, position, first(), o);
+    if (!chunk) continue;
+    position = chunk.end;
+    yield chunk;
+  }
+}
+
+/** File 0 from `position` up to offset `until`, as plain bytes; ends early if the file holds less (it was truncated). */
+async function* plainAttempt(
+  nomad: NomadHttp,
+  allocId: string,
+  position: LogPosition,
+  until: number,
+  o: ReadLogOptions,
+  opened?: AsyncIterable<Buffer>,
+): AsyncGenerator<LogChunk> {
+  let off = position.off;
+  for await (const data of opened ?? streamLogBody(nomad, allocId, { ...o, follow: false, origin: "start", offset: off }, true)) {
+    const take = Math.min(data.length, until - off);
+    if (take <= 0) return;
+    const start = off;
+    off += take;
+    yield { data: take < data.length ? data.subarray(0, take) : data, start: { file: 0, off: start }, end: { file: 0, off }, restarted: false };
+    if (off >= until) return;
+  }
+}
+
+/**
+ * The end of the newest log file that has data, from a framed read of its last byte (the frame names the file; its
+ * Offset is where Nomad's first read ended: a size the file had, at least what it held when the probe began).
+ * Undefined when there is nothing to read or the probe failed for a reason a framed read would retry.
+ */
+async function probeEnd(nomad: NomadHttp, allocId: string, o: ReadLogOptions): Promise<LogPosition | undefined> {
+  try {
+    for await (const frame of streamLogFrames(nomad, allocId, { ...o, follow: false, origin: "end", offset: 1 })) {
+      if (frame.data.length === 0) continue;
+      const index = logFileIndex(frame.file, o.task, o.type);
+      return index === undefined ? undefined : { file: index, off: frame.offset };
+    }
+    return undefined;
+  } catch (err) {
+    const e = ProviderError.from(err);
+    if (o.signal?.aborted || !retriable(e)) throw e;
+    return undefined;
   }
 }
 

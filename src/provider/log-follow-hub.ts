@@ -2,8 +2,8 @@
 // thousand clients tailing one service cost one Nomad connection per allocation, not a thousand.
 //
 // Each follower has an exact start position. It joins the shared upstream and, when the upstream is already past that
-// position, first catches up with its own non-follow read (which ends at the end of the file, at or past where the
-// upstream was when it joined). Shared chunks before the follower's position are trimmed. A follower that falls behind
+// position, first catches up with its own non-follow read (which ends where the upstream was when it joined when that
+// is in file 0 and the read can be plain, otherwise at the end of the file, at or past that point). Shared chunks before the follower's position are trimmed. A follower that falls behind
 // by more than queueLimitBytes is dropped from the shared upstream and catches up again on its own, so a slow client
 // costs neither memory nor the other followers' speed.
 
@@ -122,8 +122,11 @@ export class LogFollowHub {
     while (!stop.aborted) {
       const { follower, upstream } = this.#attach(target, position);
       try {
-        if (comparePositions(upstream.position, position) > 0) {
-          for await (const chunk of readLog(this.#nomad, target.allocId, { position }, this.#readOptions(target, false, signal))) {
+        const joinedAt = upstream.position;
+        if (comparePositions(joinedAt, position) > 0) {
+          // Up to where the upstream was (every later chunk is queued for this follower); plain when in file 0.
+          const options = { ...this.#readOptions(target, false, signal), plain: { until: joinedAt } };
+          for await (const chunk of readLog(this.#nomad, target.allocId, { position }, options)) {
             position = chunk.end;
             follower.floor = position;
             yield chunk;

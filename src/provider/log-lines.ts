@@ -62,7 +62,7 @@ export async function* lineSource(o: LineSourceOptions): AsyncGenerator<LineEven
     }
   }
   // Without follow this is the whole read; after following it picks up what was written before the task ended.
-  for await (const chunk of readLog(o.nomad, o.target.allocId, { position }, { ...readOptions, follow: false })) {
+  for await (const chunk of readLog(o.nomad, o.target.allocId, { position }, { ...readOptions, follow: false, plain: true })) {
     const event = out.push(chunk);
     if (event) yield event;
   }

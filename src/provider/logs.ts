@@ -27,7 +27,7 @@ import type { ProviderDeps } from "./provider-deps.js";
 import type { AllocWatch } from "./alloc-watch.js";
 import type { LogFollowHub } from "./log-follow-hub.js";
 import { CursorWriter, decodeCursor, positionKey, type CursorPositions } from "./log-cursor.js";
-import { lineSource, type LineEvent } from "./log-lines.js";
+import { lineSource, type LineEvent, type PositionedBlock, type PositionedLine } from "./log-lines.js";
 import { StreamMerger } from "./merge-streams.js";
 import { currentAllocations, hasTaskStarted, isTaskFinished, resolveTask } from "./service-target.js";
 
@@ -46,6 +46,8 @@ interface Plan {
   cursor: CursorPositions | undefined;
   tail: number;
   since: number | undefined;
+  /** The job's allocations, being read (without alloc_id). */
+  listing: ReturnType<typeof listJobAllocations> | undefined;
   /** Batch mode: bytes per batch; undefined = one line per response. */
   batchBytes: number | undefined;
 }
@@ -61,9 +63,7 @@ interface Tagged {
 
 export async function* streamLogs(c: LogsContext, req: LogsRequest, ctx: CallContext): AsyncGenerator<LogsResponse> {
   const plan = await planLogs(c, req, ctx.signal);
-  const service = plan.task;
-  const writer = new CursorWriter();
-  const clock = new ObservedClock();
+  const out = new Responses(plan);
   const abort = new AbortController();
   const onAbort = () => abort.abort(ctx.signal.reason);
   ctx.signal.addEventListener("abort", onAbort, { once: true });
@@ -74,58 +74,116 @@ export async function* streamLogs(c: LogsContext, req: LogsRequest, ctx: CallCon
       allocs.consider([(await readOwnedAllocation(c, plan, req.allocId, ctx.signal)) as AllocListStub], true);
       existing = [req.allocId];
     } else {
-      const list = await listJobAllocations(c.deps.nomad, plan.jobId, { signal: ctx.signal });
+      const list = await plan.listing!;
       allocs.consider(currentAllocations(plan.job, list.value, req.follow), true);
       existing = list.value.map((a) => a.ID);
     }
     if (req.follow) allocs.watchForChanges(req.allocId, new Set(existing));
+    let held: Tagged | undefined;
     for (;;) {
-      const item = await allocs.next();
+      const item = held ?? (await allocs.next());
+      held = undefined;
       if (!item) return;
-      const key = positionKey(item.allocId, item.type);
       if ("start" in item.event) {
-        if (!writer.has(key)) writer.set(key, item.event.start);
-        continue;
-      }
-      const stream = item.type === "stdout" ? LogStream.STDOUT : LogStream.STDERR;
-      if ("blocks" in item.event) {
-        for (const block of item.event.blocks) {
-          const now = clock.now();
-          if (plan.since !== undefined && now.ms < plan.since) {
-            writer.set(key, block.end);
-            continue;
+        out.start(item, item.event.start);
+      } else if ("lines" in item.event) {
+        for (const line of item.event.lines) {
+          const r = out.line(item, line);
+          if (r) yield r;
+        }
+      } else {
+        // Blocks of the same stream already at hand (this event-loop turn) join the batch; nothing waits for more.
+        const batch = new BatchBuffer(plan.batchBytes!);
+        for (let next: Tagged | undefined = item; next; ) {
+          for (const block of (next.event as { blocks: PositionedBlock[] }).blocks) {
+            if (!batch.fits(block)) {
+              const r = out.batch(item, batch.take()!);
+              if (r) yield r;
+            }
+            batch.add(block);
           }
-          yield create(LogsResponseSchema, {
-            timestamp: now.timestamp,
-            serviceName: service,
-            allocId: item.allocId,
-            stream,
-            lines: block.data,
-            cursor: writer.advance(key, block.end),
-          });
+          next = await allocs.nextReady();
+          if (next && !sameBlockSource(next, item)) [held, next] = [next, undefined];
         }
-        continue;
-      }
-      for (const line of item.event.lines) {
-        const now = clock.now();
-        if (plan.since !== undefined && now.ms < plan.since) {
-          writer.set(key, line.end);
-          continue;
-        }
-        yield create(LogsResponseSchema, {
-          timestamp: now.timestamp,
-          serviceName: service,
-          allocId: item.allocId,
-          stream,
-          line: line.text,
-          cursor: writer.advance(key, line.end),
-        });
+        const r = out.batch(item, batch.take()!);
+        if (r) yield r;
       }
     }
   } finally {
     abort.abort();
     ctx.signal.removeEventListener("abort", onAbort);
     allocs.close();
+  }
+}
+
+function sameBlockSource(a: Tagged, b: Tagged): boolean {
+  return a.allocId === b.allocId && a.type === b.type && "blocks" in a.event;
+}
+
+/** Builds responses and their cursors; drops (but still moves the cursor past) what `since` filters out. */
+class Responses {
+  readonly #writer = new CursorWriter();
+  readonly #clock = new ObservedClock();
+
+  constructor(readonly plan: Plan) {}
+
+  start(item: Tagged, position: LogPosition): void {
+    const key = positionKey(item.allocId, item.type);
+    if (!this.#writer.has(key)) this.#writer.set(key, position);
+  }
+
+  line(item: Tagged, line: PositionedLine): LogsResponse | undefined {
+    return this.#respond(item, line.end, { line: line.text });
+  }
+
+  batch(item: Tagged, block: PositionedBlock): LogsResponse | undefined {
+    return this.#respond(item, block.end, { lines: block.data });
+  }
+
+  #respond(item: Tagged, end: LogPosition, content: { line: string } | { lines: Buffer }): LogsResponse | undefined {
+    const key = positionKey(item.allocId, item.type);
+    const now = this.#clock.now();
+    if (this.plan.since !== undefined && now.ms < this.plan.since) {
+      this.#writer.set(key, end);
+      return undefined;
+    }
+    return create(LogsResponseSchema, {
+      timestamp: now.timestamp,
+      serviceName: this.plan.task,
+      allocId: item.allocId,
+      stream: item.type === "stdout" ? LogStream.STDOUT : LogStream.STDERR,
+      cursor: this.#writer.advance(key, end),
+      ...content,
+    });
+  }
+}
+
+/** One batch of blocks of one stream, up to the requested size. */
+class BatchBuffer {
+  #parts: Buffer[] = [];
+  #bytes = 0;
+  #end: LogPosition | undefined;
+
+  constructor(readonly max: number) {}
+
+  fits(block: PositionedBlock): boolean {
+    return this.#bytes === 0 || this.#bytes + block.data.length <= this.max;
+  }
+
+  add(block: PositionedBlock): void {
+    this.#parts.push(block.data);
+    this.#bytes += block.data.length;
+    this.#end = block.end;
+  }
+
+  take(): PositionedBlock | undefined {
+    if (!this.#end) return undefined;
+    const data = this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts, this.#bytes);
+    const taken = { data, end: this.#end };
+    this.#parts = [];
+    this.#bytes = 0;
+    this.#end = undefined;
+    return taken;
   }
 }
 
@@ -139,9 +197,12 @@ async function planLogs(c: LogsContext, req: LogsRequest, signal: AbortSignal): 
   if (types.length === 0) throw invalidArgument("stream", `unknown log stream ${req.stream}`);
   const cursor = req.cursor ? decodeCursor(req.cursor) : undefined;
   const since = req.since ? timestampDate(req.since).getTime() : undefined;
+  // The allocation list does not depend on the job's definition: both are read at once.
+  const listing = req.allocId ? undefined : listJobAllocations(c.deps.nomad, jobId, { signal });
+  listing?.catch(() => undefined);
   const job = (await readJob(c.deps.nomad, jobId, { signal })).value;
   const task = resolveTask(job, req.serviceName).Name;
-  return { jobId, job, task, types, cursor, tail: req.tail, since, batchBytes };
+  return { jobId, job, task, types, cursor, tail: req.tail, since, batchBytes, listing };
 }
 
 async function readOwnedAllocation(c: LogsContext, plan: Plan, allocId: string, signal: AbortSignal) {
@@ -226,6 +287,13 @@ class AllocSet {
       await new Promise<void>((r) => (this.#changed = r));
       this.#changed = undefined;
     }
+  }
+
+  /** The next line or block event if one is at hand within this event-loop turn; undefined otherwise. */
+  async nextReady(): Promise<Tagged | undefined> {
+    if (this.signal.aborted || this.#watchError) return undefined;
+    const got = await this.#merger.nextBefore(new Promise((resolve) => setImmediate(resolve)));
+    return got?.value;
   }
 
   #allDone(): boolean {

@@ -31,6 +31,22 @@ export class StreamMerger<T> {
     }
   }
 
+  /** Like next(), but undefined when nothing arrives before `deadline` settles (nor when no source is left). */
+  async nextBefore(deadline: Promise<unknown>): Promise<{ value: T } | undefined> {
+    const timedOut = deadline.then(() => undefined);
+    for (;;) {
+      if (this.#pending.size === 0) return undefined;
+      const won = await Promise.race([...[...this.#pending.values()].map((p) => p.promise), timedOut]);
+      if (!won) return undefined;
+      if (won.result.done) {
+        this.#pending.delete(won.source);
+        continue;
+      }
+      this.#pull(won.source);
+      return { value: won.result.value };
+    }
+  }
+
   /** A promise that settles when next() has something (used to race against other events without pulling twice). */
   ready(): Promise<unknown> {
     return Promise.race([...this.#pending.values()].map((p) => p.promise));
