@@ -8,7 +8,6 @@ import type { ProvisionResponseSchema } from "../../gen/ctrlplane/provider/v1/pr
 import type { CallContext } from "../grpc/service-impl.js";
 import { Code, ProviderError } from "../errors.js";
 import { findJob, registerJob } from "../nomad/jobs.js";
-import { evaluationDone, readEvaluationIndexed } from "../nomad/evaluation-wait.js";
 import type { Job, JobRegisterResponse } from "../nomad/types.js";
 import { removeSecrets, writeSecrets } from "./secrets.js";
 import type { ProviderDeps } from "./provider-deps.js";
@@ -16,6 +15,7 @@ import { validateProvisionRequest } from "./validation.js";
 import { buildJob } from "./job-builder.js";
 import { waitUntil } from "./call-budget.js";
 import { waitForInstance } from "./wait-for.js";
+import { processedEvaluation } from "./placement-outcome.js";
 
 /** Without a deadline Provision waits this long for placement before answering PROVISIONING. */
 const defaultWaitMs = 30_000;
@@ -88,13 +88,7 @@ async function registerWithSecrets(deps: ProviderDeps, req: ProvisionRequest, jo
  * rather than at the deadline; returns the deadline for the rest of the wait.
  */
 async function evaluated(deps: ProviderDeps, evalId: string, until: number, signal: AbortSignal): Promise<number> {
-  let index: bigint | undefined;
-  while (evalId && Date.now() < until) {
-    const { value, index: next } = await readEvaluationIndexed(deps.nomad, evalId, { signal, index, waitMs: until - Date.now() });
-    if (evaluationDone(value) || value.Status === "blocked") break;
-    if (next !== undefined && index !== undefined && next <= index) break; // the agent does not block: stop asking
-    index = next;
-  }
+  await processedEvaluation(deps, evalId, until, signal);
   return until;
 }
 

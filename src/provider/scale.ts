@@ -1,5 +1,6 @@
 // Scale: replicas go through Nomad's scale endpoint (no new job version, allowed where Nomad allows it);
 // cpu/memory/disk of one service are a new job version registered with PreserveCounts so they never undo a scale.
+// Either way the answer waits for the scheduler's evaluation and says when Nomad could not place the change.
 
 import type { ScaleRequest } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 import type { CallContext } from "../grpc/service-impl.js";
@@ -7,12 +8,16 @@ import { Code, ProviderError, invalidArgument } from "../errors.js";
 import { waitUntil } from "./call-budget.js";
 import { waitForInstance } from "./wait-for.js";
 import { readJob, registerJob, scaleJobGroup } from "../nomad/jobs.js";
-import type { Job, Task } from "../nomad/types.js";
+import type { Job, JobEvalResponse, Task } from "../nomad/types.js";
 import type { ProviderDeps } from "./provider-deps.js";
 import { jobIdFor } from "./instance-id.js";
 import { instanceGroup, taskRole } from "./status.js";
 import { validateResources } from "./validation.js";
 import { cpuMhz } from "./job-builder.js";
+import { unplaced } from "./placement-outcome.js";
+
+/** Without a deadline, how long Scale waits for Nomad's scheduler to process the change. */
+const placementWaitMs = 10_000;
 
 export interface ScaleAnswer {
   providerRef: string;
@@ -37,8 +42,9 @@ export async function scale(deps: ProviderDeps, req: ScaleRequest, ctx: CallCont
   const task = scaledTask(group.Tasks, req.serviceName);
 
   if (!changesResources) {
-    await scaleWhenAllowed(deps, jobId, group.Name, r.replicas!, ctx);
-    return { providerRef: jobId, replicas: r.replicas!, jobVersion: BigInt(job.Version ?? 0), message: `replicas set to ${r.replicas}` };
+    const { EvalID } = await scaleWhenAllowed(deps, jobId, group.Name, r.replicas!, ctx);
+    const blocked = await unplaced(deps, EvalID, waitUntil(ctx, placementWaitMs), ctx.signal);
+    return { providerRef: jobId, replicas: r.replicas!, jobVersion: BigInt(job.Version ?? 0), message: withBlocked(`replicas set to ${r.replicas}`, blocked) };
   }
 
   const updated: Job = structuredClone(job);
@@ -52,31 +58,41 @@ export async function scale(deps: ProviderDeps, req: ScaleRequest, ctx: CallCont
   // as well as up — keeping the larger size would answer "updated" for a change that never happened.
   if (r.diskMb > 0) g.EphemeralDisk = { ...g.EphemeralDisk, SizeMB: r.diskMb };
   if (r.replicas !== undefined) g.Count = r.replicas;
-  await registerJob(nomad, updated, {
+  const registered = await registerJob(nomad, updated, {
     enforceIndex: job.JobModifyIndex ?? 0,
     preserveCounts: r.replicas === undefined,
     signal: ctx.signal,
   });
+  const blocked = await unplaced(deps, registered.EvalID, waitUntil(ctx, placementWaitMs), ctx.signal);
   const { value: after } = await readJob(nomad, jobId, { signal: ctx.signal });
   const replicas = instanceGroup(after)?.Count ?? g.Count;
   return {
     providerRef: jobId,
     replicas,
     jobVersion: BigInt(after.Version ?? 0),
-    message: `resources of ${task.Name} updated (job version ${after.Version ?? 0})`,
+    message: withBlocked(`resources of ${task.Name} updated (job version ${after.Version ?? 0})`, blocked),
   };
+}
+
+/**
+ * A change Nomad accepted but cannot place is still a success: the new version IS registered (an error would claim
+ * otherwise, and a retry would register it again), and Nomad places it by itself once capacity frees. The answer
+ * says so plainly, in Nomad's words, so the host can show why the instance does not move yet.
+ */
+function withBlocked(message: string, blocked: string): string {
+  if (!blocked) return message;
+  return `${message}; not placed: ${blocked} (Nomad keeps the placement queued until capacity frees; the running allocations stay as they are)`;
 }
 
 /**
  * Nomad refuses a count change while a deployment of the job is active; the handler then waits (within the call's
  * deadline) for that deployment to finish and tries again, instead of failing a request that will soon be valid.
  */
-async function scaleWhenAllowed(deps: ProviderDeps, jobId: string, group: string, count: number, ctx: CallContext): Promise<void> {
+async function scaleWhenAllowed(deps: ProviderDeps, jobId: string, group: string, count: number, ctx: CallContext): Promise<JobEvalResponse> {
   const until = waitUntil(ctx, 30_000);
   for (;;) {
     try {
-      await scaleJobGroup(deps.nomad, jobId, group, count, { signal: ctx.signal, message: `ctrlplane: replicas ${count}` });
-      return;
+      return await scaleJobGroup(deps.nomad, jobId, group, count, { signal: ctx.signal, message: `ctrlplane: replicas ${count}` });
     } catch (err) {
       if (!(err instanceof ProviderError) || err.code !== Code.FailedPrecondition) throw err;
       const { reached } = await waitForInstance(
