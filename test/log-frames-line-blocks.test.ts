@@ -61,9 +61,13 @@ describe("splitting log bytes into blocks of lines", () => {
   it("a block of valid lines is the input bytes themselves, and nothing is sent before a line is complete", () => {
     const s = new LineSplitter();
     expect(s.pushBlocks(Buffer.from("partial"), 1024)).toEqual([]);
-    const blocks = s.pushBlocks(Buffer.from(" line\nnext\nrest"), 1024);
-    expect(blocks.map((b) => [b.data.toString(), b.end])).toEqual([["partial line\nnext\n", 18]]);
-    expect(s.flushBlock()).toEqual({ data: Buffer.from("rest\n"), end: 22 });
+    const own = new TextEncoder().encode(" line\nnext\nmore\nrest");
+    const input = Buffer.from(own.buffer, own.byteOffset, own.byteLength); // its own memory, not Buffer's shared pool
+    const blocks = s.pushBlocks(input, 1024);
+    // The held-back start joins its line; the lines after it are a view of the input, not a copy.
+    expect(blocks.map((b) => [b.data.toString(), b.end])).toEqual([["partial line\n", 13], ["next\nmore\n", 23]]);
+    expect(blocks[1]!.data.buffer).toBe(input.buffer);
+    expect(s.flushBlock()).toEqual({ data: Buffer.from("rest\n"), end: 27 });
   });
 
   it("replaces invalid UTF-8 with U+FFFD line by line, as line mode does", () => {

@@ -58,6 +58,11 @@ describe("Logs in batches", () => {
       expect([b.allocId, b.serviceName, b.stream, Boolean(b.timestamp), Boolean(b.cursor)]).toEqual([allocId, "app", LogStream.STDOUT, true, true]);
     }
     expectNumbered(batches.flatMap(linesOf), 1, total);
+    // Large batches (the transport encodes big bytes fields its own way) arrive intact; the size asked for is capped.
+    const big = await collect(stack().provider.client.logs({ instanceId: instance, stream: LogStream.STDOUT, maxBatchBytes: 1 << 30 }));
+    expect(Math.max(...big.map((b) => b.lines.length))).toBeGreaterThan(32 * 1024);
+    expect(Math.max(...big.map((b) => b.lines.length))).toBeLessThanOrEqual(1 << 20);
+    expectNumbered(big.flatMap(linesOf), 1, total);
   });
 
   it("a new client resuming from a batch's cursor gets exactly the lines after that batch, in either mode", async () => {

@@ -85,15 +85,21 @@ export class LineSplitter {
       this.#consumed += data.length;
       return [];
     }
-    const start = this.#consumed - this.#partBytes;
-    const head = data.subarray(0, lastNl + 1);
-    const body = this.#partBytes === 0 ? head : Buffer.concat([...this.#parts, head]);
-    this.#parts = [];
-    this.#partBytes = 0;
+    let blocks: LineBlock[] = [];
+    let from = 0;
+    if (this.#partBytes > 0) {
+      // Only the line the held-back bytes belong to is copied together; the rest stays a view of `data`.
+      const start = this.#consumed - this.#partBytes;
+      from = data.indexOf(NEWLINE) + 1;
+      blocks = cutBlocks(Buffer.concat([...this.#parts, data.subarray(0, from)]), start, maxBlockBytes);
+      this.#parts = [];
+      this.#partBytes = 0;
+    }
+    if (from <= lastNl) blocks.push(...cutBlocks(data.subarray(from, lastNl + 1), this.#consumed + from, maxBlockBytes));
     this.#consumed += lastNl + 1;
     this.#append(data.subarray(lastNl + 1));
     this.#consumed += data.length - lastNl - 1;
-    return cutBlocks(body, start, maxBlockBytes);
+    return blocks;
   }
 
   /** flush() as a block. */
