@@ -12,7 +12,9 @@ import type {
   UntypedHandleCall,
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type MessageShape } from "@bufbuild/protobuf";
+import { create, fromBinary, ScalarType, toBinary, type DescMessage, type DescMethod, type MessageShape } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import type { Writable } from "node:stream";
 import type { Logger } from "../log.js";
@@ -94,8 +96,31 @@ async function* decodedAll(messages: AsyncIterable<unknown>): AsyncGenerator<unk
   for await (const message of messages) yield decoded(message);
 }
 
+/** Bytes fields at least this large skip protobuf-es's growing write buffer (see serializer). */
+const spliceBytesFrom = 16 * 1024;
+
+/**
+ * toBinary, without copying the encoding again into a Buffer. A large `bytes` field (a batch of log lines) would be copied
+ * several times by protobuf-es's writer as its buffer grows; it is appended after the rest of the encoding instead
+ * (protobuf parsers accept fields in any order), which copies it once.
+ */
 function serializer(schema: DescMessage) {
-  return (value: unknown) => Buffer.from(toBinary(schema, create(schema, value as MessageShape<DescMessage>)));
+  const spliceable = schema.fields.filter(
+    (f) => f.fieldKind === "scalar" && f.scalar === ScalarType.BYTES && f.oneof === undefined && f.presence === FeatureSet_FieldPresence.IMPLICIT,
+  );
+  return (value: unknown) => {
+    const message = create(schema, value as MessageShape<DescMessage>) as Record<string, unknown>;
+    const field = spliceable.find((f) => (message[f.localName] as Uint8Array).byteLength >= spliceBytesFrom);
+    if (!field) return asBuffer(toBinary(schema, message as MessageShape<DescMessage>));
+    const data = message[field.localName] as Uint8Array;
+    const rest = toBinary(schema, { ...message, [field.localName]: new Uint8Array(0) } as MessageShape<DescMessage>);
+    const prefix = new BinaryWriter().tag(field.number, WireType.LengthDelimited).uint32(data.byteLength).finish();
+    return Buffer.concat([rest, prefix, data], rest.byteLength + prefix.byteLength + data.byteLength);
+  };
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 type AnyHandler = (input: unknown, ctx: CallContext) => unknown;
