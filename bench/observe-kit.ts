@@ -3,7 +3,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { startDevAgent, type DevAgent } from "../src/devagent/index.js";
-import { createProviderClient, type ProviderClient } from "../test/helpers/provider-client.js";
+import { ProviderService } from "../gen/ctrlplane/provider/v1/provider_pb.js";
+import { createProviderClient, createServiceClient, type ProviderClient } from "../test/helpers/provider-client.js";
 
 export { LogStream } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 export { startDevAgent, createProviderClient };
@@ -14,6 +15,14 @@ export interface PluginProcess {
   address: string;
   pid: number;
   stop(): Promise<void>;
+}
+
+/**
+ * A ProviderClient with an HTTP/2 receive window of `windowBytes`. grpc-js keeps 64 KiB unless told; grpc-go, the
+ * library of the real host, sizes its window by bandwidth-delay probing, up to 16 MiB.
+ */
+export function createProviderClientWithWindow(target: string, windowBytes: number): ProviderClient {
+  return createServiceClient(ProviderService, target, undefined, { "grpc-node.flow_control_window": windowBytes }) as ProviderClient;
 }
 
 /** Runs the plugin (dist/main.js, passed as `entry`) standalone on an ephemeral port against `nomadAddress`. */
