@@ -6,7 +6,9 @@
 // follow it also picks up allocations created later (scale, restart, deploy), ends each allocation's stream once its
 // task is dead or the allocation terminal (Nomad's own stream never closes), and ends when all of them did.
 // A cursor takes precedence over tail: entries it names resume right after their last line, allocations it does not
-// name are read from their beginning.
+// name are read from their beginning. With max_batch_bytes a response carries consecutive lines of one stream as
+// "line\n" bytes: what one upstream read held plus whatever else of that stream is at hand in the same event-loop
+// turn, never waiting for more; its cursor is the one of its last line.
 
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
