@@ -23,7 +23,8 @@ export interface NomadHttpOptions {
   region?: string;
   namespace?: string;
   tls?: NomadTlsOptions;
-  /** Per-request timeout when the caller gives no signal with a deadline (ms). Default 60 s. */
+  /** Bound (ms) on a JSON request's wait for the answer's headers and on each gap in its body, whatever the caller's
+   *  signal says; a blocking query's wait (plus Nomad's jitter) is added. Default 60 s. Streams are not bounded. */
   defaultTimeoutMs?: number;
   dispatcher?: Dispatcher;
 }
@@ -64,6 +65,8 @@ export class NomadHttp {
   readonly region: string;
   readonly namespace: string;
   readonly #token: string | undefined;
+  /** The headers of a bodiless request with no extra headers: the common case gets no per-call object. */
+  readonly #plainHeaders: Record<string, string>;
   readonly #dispatcher: Dispatcher;
   readonly #defaultTimeoutMs: number;
   readonly tls: NomadTlsOptions | undefined;
@@ -73,6 +76,7 @@ export class NomadHttp {
     this.region = options.region ?? "global";
     this.namespace = options.namespace ?? "default";
     this.#token = options.token || undefined;
+    this.#plainHeaders = this.authHeaders();
     this.#defaultTimeoutMs = options.defaultTimeoutMs ?? 60_000;
     this.tls = options.tls;
     this.#dispatcher =
@@ -115,8 +119,12 @@ export class NomadHttp {
   /** A JSON request. Non-2xx answers throw a ProviderError with the mapped code. */
   async request<T>(method: Dispatcher.HttpMethod, path: string, options: RequestOptions = {}): Promise<NomadResponse<T>> {
     const what = options.what ?? `${method} ${path}`;
-    const signal = this.#signal(options.signal);
-    const res = await this.#send(method, path, options, what, signal);
+    const signal = options.signal;
+    // No request hangs forever: undici's own headers/body timers (coarse, ~1 s ticks, armed on the socket it already
+    // has) bound the wait for the answer and every gap in its body. A timeout signal combined with the caller's on
+    // every call cost two signals, a 60 s timer and listeners per request; the caller's signal alone still aborts.
+    const timeoutMs = this.#defaultTimeoutMs + blockingWaitMs(options.query);
+    const res = await this.#send(method, path, options, what, signal, timeoutMs);
     let text: string;
     try {
       text = await res.body.text();
@@ -141,7 +149,7 @@ export class NomadHttp {
   async stream(method: Dispatcher.HttpMethod, path: string, options: RequestOptions = {}): Promise<NomadStream> {
     const what = options.what ?? `${method} ${path}`;
     // No default timeout: a followed stream lives as long as its caller wants; the caller's signal ends it.
-    const res = await this.#send(method, path, options, what, options.signal);
+    const res = await this.#send(method, path, options, what, options.signal, undefined);
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const text = await res.body.text().catch(() => "");
       throw this.#scrub(errorFromStatus(res.statusCode, text, what));
@@ -156,6 +164,7 @@ export class NomadHttp {
     options: RequestOptions,
     what: string,
     signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
   ): Promise<Dispatcher.ResponseData> {
     try {
       return await undiciRequest(this.url(path, options.query, options.global), {
@@ -164,6 +173,9 @@ export class NomadHttp {
         signal,
         headers: this.#headers(options),
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        // undefined keeps the dispatcher's (unbounded) timeouts: streams idle between heartbeats as long as they like.
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
       });
     } catch (err) {
       throw this.#scrub(errorFromNetwork(err, what, signal));
@@ -175,17 +187,12 @@ export class NomadHttp {
   }
 
   #headers(options: RequestOptions): Record<string, string> {
+    if (options.body === undefined && options.headers === undefined) return this.#plainHeaders;
     return {
       ...(options.body === undefined ? {} : { "content-type": "application/json" }),
       ...options.headers,
       ...this.authHeaders(),
     };
-  }
-
-  /** The caller's signal, or a default timeout so no request can hang forever. */
-  #signal(signal: AbortSignal | undefined): AbortSignal {
-    const timeout = AbortSignal.timeout(this.#defaultTimeoutMs);
-    return signal ? AbortSignal.any([signal, timeout]) : timeout;
   }
 
   /** Guarantees the token never leaves in an error message. */
@@ -204,6 +211,14 @@ function parseLenient(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/** How long Nomad may hold a blocking read (its ?wait=Nms, plus the up to wait/16 of jitter Nomad adds), else 0. */
+function blockingWaitMs(query: Query | undefined): number {
+  const wait = query?.wait;
+  if (typeof wait !== "string") return 0;
+  const m = /^(\d+)ms$/.exec(wait);
+  return m ? Math.ceil(Number(m[1]) * (17 / 16)) : 0;
 }
 
 function parseIndex(value: string | string[] | undefined): bigint | undefined {

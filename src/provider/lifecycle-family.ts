@@ -3,7 +3,7 @@
 import type { RpcFamily } from "./provider-service.js";
 import { provision } from "./provision.js";
 import { deprovision, restart, start, stop } from "./lifecycle.js";
-import { readInstanceStatus } from "./status.js";
+import { AllocPortCache, readInstanceStatus } from "./status.js";
 import { scale } from "./scale.js";
 import { statusHub, watchInstanceStatus } from "./watch-status.js";
 import { jobIdFor } from "./instance-id.js";
@@ -16,6 +16,8 @@ export const lifecycleFamily: RpcFamily = {
     const log = deps.log.child("lifecycle");
     const d = { ...deps, log };
     const hub = statusHub(deps.nomad, log);
+    // Shared by every Status call: each allocation's ports are read from Nomad once, not on every call.
+    const ports = new AllocPortCache();
     return {
       provision: (req, ctx) => provision(d, req, ctx),
       deprovision: (req, ctx) => deprovision(d, req.instanceId, ctx),
@@ -27,7 +29,7 @@ export const lifecycleFamily: RpcFamily = {
       },
       status: async (req, ctx) => {
         const jobId = jobIdFor(req.instanceId);
-        return { status: (await readInstanceStatus(deps.nomad, jobId, ctx.signal)).status };
+        return { status: (await readInstanceStatus(deps.nomad, jobId, ctx.signal, ports)).status };
       },
       watchStatus: async function* (req, ctx) {
         const jobId = jobIdFor(req.instanceId);

@@ -260,21 +260,53 @@ function statusMetadata(job: Job, deployment: Deployment | undefined, placed: nu
   return metadata;
 }
 
-/** Remembers allocations' ports: they never change for an allocation's lifetime. */
+/**
+ * Remembers allocations' ports. An allocation's AllocatedResources are fixed when it is placed and never change for its
+ * lifetime, so each allocation is read once rather than on every Status. Allocation IDs are UUIDs, so entries cannot
+ * go stale; the bound (least recently used first) only keeps a long-lived plugin's memory flat as allocations churn.
+ */
 export class AllocPortCache {
   readonly #ports = new Map<string, AllocatedPort[]>();
+  readonly #capacity: number;
 
+  constructor(capacity = 4096) {
+    this.#capacity = Math.max(1, capacity);
+  }
+
+  get size(): number {
+    return this.#ports.size;
+  }
+
+  /** The ports of the running allocations whose list entry lacks them, reading (in parallel) only unknown ones. */
   async resolve(nomad: NomadHttp, allocs: AllocListStub[], signal: AbortSignal | undefined): Promise<Map<string, AllocatedPort[]>> {
-    const missing = allocs.filter((a) => a.ClientStatus === "running" && allocatedPorts(a).length === 0 && !this.#ports.has(a.ID));
+    const out = new Map<string, AllocatedPort[]>();
+    const missing: string[] = [];
+    for (const a of allocs) {
+      if (a.ClientStatus !== "running" || allocatedPorts(a).length > 0) continue;
+      const known = this.#ports.get(a.ID);
+      if (known === undefined) {
+        missing.push(a.ID);
+        continue;
+      }
+      // Map order is the recency order: re-inserting makes this entry the youngest.
+      this.#ports.delete(a.ID);
+      this.#ports.set(a.ID, known);
+      out.set(a.ID, known);
+    }
     await Promise.all(
-      missing.map(async (a) => {
-        const full = await readAllocation(nomad, a.ID, { signal });
-        this.#ports.set(a.ID, allocatedPorts(full));
+      missing.map(async (id) => {
+        const ports = allocatedPorts(await readAllocation(nomad, id, { signal }));
+        this.#remember(id, ports);
+        out.set(id, ports);
       }),
     );
-    const live = new Set(allocs.map((a) => a.ID));
-    for (const id of this.#ports.keys()) if (!live.has(id)) this.#ports.delete(id);
-    return this.#ports;
+    return out;
+  }
+
+  #remember(id: string, ports: AllocatedPort[]): void {
+    this.#ports.delete(id);
+    this.#ports.set(id, ports);
+    while (this.#ports.size > this.#capacity) this.#ports.delete(this.#ports.keys().next().value!);
   }
 }
 
@@ -289,18 +321,21 @@ export interface StatusSnapshot {
   placementBlocked: string;
 }
 
-/** Reads job, allocations, deployment (and ports where needed) and maps them. NOT_FOUND when the job is absent. */
+/** Reads job, allocations, deployment (and ports the cache lacks) and maps them. NOT_FOUND when the job is absent. */
 export async function readInstanceStatus(
   nomad: NomadHttp,
   jobId: string,
   signal: AbortSignal | undefined,
   cache = new AllocPortCache(),
 ): Promise<StatusSnapshot> {
-  const { value: job } = await readJob(nomad, jobId, { signal });
-  const [{ value: allocations, index: allocationsIndex }, { value: deployment, index: deploymentIndex }] = await Promise.all([
-    listJobAllocations(nomad, jobId, { signal }),
-    readLatestDeployment(nomad, jobId, { signal }),
-  ]);
+  // None of the three reads depends on another (a missing job lists no allocations and no deployment), so one round
+  // trip instead of two; the job's NOT_FOUND still decides the answer.
+  const [{ value: job }, { value: allocations, index: allocationsIndex }, { value: deployment, index: deploymentIndex }] =
+    await Promise.all([
+      readJob(nomad, jobId, { signal }),
+      listJobAllocations(nomad, jobId, { signal }),
+      readLatestDeployment(nomad, jobId, { signal }),
+    ]);
   const ports = await cache.resolve(nomad, currentAllocations(job, allocations), signal);
   const status = instanceStatusFrom({ job, allocations, deployment, ports });
   // A release that failed and was auto-reverted leaves a healthy instance behind; the message must still say so.
