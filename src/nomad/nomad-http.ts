@@ -124,13 +124,13 @@ export class NomadHttp {
     // has) bound the wait for the answer and every gap in its body. A timeout signal combined with the caller's on
     // every call cost two signals, a 60 s timer and listeners per request; the caller's signal alone still aborts.
     const timeoutMs = this.#defaultTimeoutMs + blockingWaitMs(options.query);
-    const res = await this.#send(method, path, options, what, signal, timeoutMs);
-    let text: string;
+    let res: Collected;
     try {
-      text = await res.body.text();
+      res = await this.#collect(method, this.url(path, options.query, options.global), options, signal, timeoutMs);
     } catch (err) {
       throw this.#scrub(errorFromNetwork(err, what, signal));
     }
+    const text = res.text;
     const accepted = options.acceptStatus?.includes(res.statusCode) === true;
     if (accepted && (res.statusCode < 200 || res.statusCode >= 300)) {
       return { status: res.statusCode, body: parseLenient(text) as T, index: undefined, headers: res.headers };
@@ -182,6 +182,56 @@ export class NomadHttp {
     }
   }
 
+  /** One request whose whole answer is collected as text: no body stream for answers that are read in full anyway. */
+  #collect(method: Dispatcher.HttpMethod, url: URL, options: RequestOptions, signal: AbortSignal | undefined, timeoutMs: number): Promise<Collected> {
+    return new Promise<Collected>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      let controller: Dispatcher.DispatchController | undefined;
+      const onAbort = () => {
+        // Still queued for a connection: fail now; onRequestStart aborts the request once it gets one.
+        if (controller) controller.abort(signal!.reason);
+        else reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const settle = () => signal?.removeEventListener("abort", onAbort);
+      const chunks: Buffer[] = [];
+      let statusCode = 0;
+      let headers: Collected["headers"] = {};
+      this.#dispatcher.dispatch(
+        {
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method,
+          headers: this.#headers(options),
+          body: options.body === undefined ? undefined : JSON.stringify(options.body),
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        },
+        {
+          onRequestStart(c) {
+            controller = c;
+            if (signal?.aborted) c.abort(signal.reason);
+          },
+          onResponseStart(_c, status, h) {
+            statusCode = status;
+            headers = h;
+          },
+          onResponseData(_c, chunk) {
+            chunks.push(chunk);
+          },
+          onResponseEnd() {
+            settle();
+            resolve({ statusCode, headers, text: Buffer.concat(chunks).toString("utf8") });
+          },
+          onResponseError(_c, err) {
+            settle();
+            reject(err);
+          },
+        },
+      );
+    });
+  }
+
   async close(): Promise<void> {
     await this.#dispatcher.close();
   }
@@ -203,6 +253,12 @@ export class NomadHttp {
     }
     return err;
   }
+}
+
+interface Collected {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
 }
 
 function parseLenient(text: string): unknown {
