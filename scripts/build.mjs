@@ -1,7 +1,8 @@
 // Bundles the entry points with esbuild into dist/ (one file each, ESM, Node 20). Shipping bundled JavaScript keeps
 // plugin start-up short: no TypeScript loader and few module resolutions at run time.
 import { build } from "esbuild";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { join, relative } from "node:path";
 
 const entries = {
   main: "src/main.ts",
@@ -10,8 +11,9 @@ const entries = {
 
 const entryPoints = Object.fromEntries(Object.entries(entries).filter(([, file]) => existsSync(file)));
 
-await build({
+const result = await build({
   entryPoints,
+  metafile: true,
   outdir: "dist",
   bundle: true,
   platform: "node",
@@ -29,3 +31,11 @@ await build({
   // Some CommonJS dependencies (grpc-js) call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 });
+
+// Chunk names carry content hashes, so every change leaves the previous build's chunks behind: keep only this build's.
+const produced = new Set(Object.keys(result.metafile.outputs).map((file) => relative("dist/chunks", file)));
+if (existsSync("dist/chunks")) {
+  for (const file of readdirSync("dist/chunks")) {
+    if (!produced.has(file)) rmSync(join("dist/chunks", file), { force: true });
+  }
+}
