@@ -3,6 +3,7 @@
 import type { AllocatedPort } from "../alloc-runtime.js";
 import type { Json } from "../state/state-store.js";
 import { newId, nowNs } from "../state/nomad-time.js";
+import { metric } from "./feasibility.js";
 
 export interface NodeInfo {
   id: string;
@@ -71,23 +72,9 @@ export function buildAllocation(n: NewAlloc): Json {
       TaskLifecycles: lifecycles,
       Shared: { Networks: networks, DiskMB: disk, Ports: n.ports.length ? n.ports : null },
     },
-    Metrics: {
-      NodesEvaluated: 1,
-      NodesFiltered: 0,
-      NodesInPool: 1,
-      NodesAvailable: { [n.node.datacenter]: 1 },
-      ClassFiltered: null,
-      ConstraintFiltered: null,
-      NodesExhausted: 0,
-      ClassExhausted: null,
-      DimensionExhausted: null,
-      QuotaExhausted: null,
-      ResourcesExhausted: null,
-      Scores: null,
+    Metrics: metric(n.node, {
       ScoreMetaData: [{ NodeID: n.node.id, Scores: { binpack: 0, "job-anti-affinity": 0 }, NormScore: 0 }],
-      AllocationTime: 0,
-      CoalescedFailures: 0,
-    },
+    }),
     DesiredStatus: "run",
     DesiredDescription: "",
     DesiredTransition: { Migrate: null, Reschedule: null, ForceReschedule: null, NoShutdownDelay: null },

@@ -48,7 +48,8 @@ function glob(pattern: string): RegExp {
   return new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
 }
 
-export function metric(node: NodeCapacity, extra: Json): Json {
+/** Nomad's AllocMetric for the single node (evaluations' FailedTGAllocs and placed allocations' Metrics). */
+export function metric(node: Pick<NodeCapacity, "datacenter">, extra: Json): Json {
   return {
     NodesEvaluated: 1,
     NodesFiltered: 0,
