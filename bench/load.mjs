@@ -5,7 +5,7 @@
 // that comes back down once idle (within 50 MB of idle, or below half way from the peak; V8 hands memory back after
 // some idle seconds, so it waits up to 90 s), i.e. no growth per request.
 import { setMaxListeners } from "node:events";
-import { agentEntry, loadReliabilityKit, pluginEntry } from "./reliability-bundle.mjs";
+import { agentEntry, loadKit, pluginEntry } from "./kit/load-kit.mjs";
 
 const unaryConcurrency = 500;
 const streamPairs = 100;
@@ -22,7 +22,7 @@ async function pollUntil(probe, timeoutMs) {
 }
 
 export async function run() {
-  const kit = await loadReliabilityKit();
+  const kit = await loadKit("reliability-kit");
   const agent = await kit.startAgentProcess(agentEntry);
   const plugin = await kit.startPluginProcess(pluginEntry, agent.address);
   const client = kit.createProviderClient(plugin.address);

@@ -2,7 +2,7 @@
 // the plugin's RSS (target < 300 MB) and the upstream connections it holds (target: proportional to allocations —
 // one shared follow per allocation and stream, plus one allocation watch — not to the 1,000 streams). Ratios are
 // against the same plugin idle in the same run.
-import { loadObserveKit, pluginEntry } from "./observe-bundle.mjs";
+import { loadKit, pluginEntry } from "./kit/load-kit.mjs";
 
 const streams = 1000;
 const allocations = 2;
@@ -17,7 +17,7 @@ async function pollUntil(probe, timeoutMs) {
 }
 
 export async function run() {
-  const kit = await loadObserveKit();
+  const kit = await loadKit("observe-kit");
   const agent = await kit.startDevAgent({ port: 0 });
   const agentPort = Number(new URL(agent.address).port);
   const plugin = await kit.startPlugin(pluginEntry, agent.address);

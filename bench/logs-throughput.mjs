@@ -13,7 +13,7 @@
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { request } from "undici";
-import { loadObserveKit, pluginEntry } from "./observe-bundle.mjs";
+import { loadKit, pluginEntry } from "./kit/load-kit.mjs";
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -131,7 +131,7 @@ async function measure(kit, agent, clients, name, script, expectLines) {
 }
 
 export async function run() {
-  const kit = await loadObserveKit();
+  const kit = await loadKit("observe-kit");
   const agent = await kit.startDevAgent({ port: 0 });
   const plugin = await kit.startPlugin(pluginEntry, agent.address);
   const clients = { plain: kit.createProviderClient(plugin.address), wide: kit.createProviderClientWithWindow(plugin.address, wideWindow) };

@@ -15,7 +15,7 @@
 // CPU per call comes from /proc (plugin and agent processes) and process.cpuUsage (this process, the client side).
 import { readFileSync } from "node:fs";
 import { Agent, request } from "undici";
-import { agentEntry, loadReliabilityKit, pluginEntry } from "./reliability-bundle.mjs";
+import { agentEntry, loadKit, pluginEntry } from "./kit/load-kit.mjs";
 
 const rounds = 10;
 const coldRounds = 4;
@@ -61,7 +61,7 @@ async function timed(fn, n, path, pids) {
 const newPath = () => ({ lat: [], cpu: { plugin: 0, agent: 0, client: 0 }, n: 0 });
 
 export async function run() {
-  const kit = await loadReliabilityKit();
+  const kit = await loadKit("reliability-kit");
   const agent = await kit.startAgentProcess(agentEntry);
   const plugin = await kit.startPluginProcess(pluginEntry, agent.address);
   const client = kit.createProviderClient(plugin.address);

@@ -1,12 +1,12 @@
-// What the Logs benchmarks need from TypeScript sources, bundled by bench/observe-bundle.mjs at run time (bench
+// What the Logs benchmarks need from TypeScript sources, bundled by bench/kit/load-kit.mjs at run time (bench
 // scripts are plain .mjs): the dev agent (run inside the bench process), a typed gRPC client, and the plugin process.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
-import { startDevAgent, type DevAgent } from "../src/devagent/index.js";
-import { ProviderService } from "../gen/ctrlplane/provider/v1/provider_pb.js";
-import { createProviderClient, createServiceClient, type ProviderClient } from "../test/helpers/provider-client.js";
+import { startDevAgent, type DevAgent } from "../../src/devagent/index.js";
+import { ProviderService } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
+import { createProviderClient, createServiceClient, type ProviderClient } from "../../test/helpers/provider-client.js";
 
-export { LogStream } from "../gen/ctrlplane/provider/v1/provider_pb.js";
+export { LogStream } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 export { startDevAgent, createProviderClient };
 export type { DevAgent, ProviderClient };
 

@@ -1,11 +1,11 @@
 // What bench/status-latency.mjs and bench/load.mjs need from TypeScript sources, bundled at run time by
-// bench/reliability-bundle.mjs: the dev agent and the plugin as separate processes (so the bench process only plays
+// bench/kit/load-kit.mjs: the dev agent and the plugin as separate processes (so the bench process only plays
 // the client), a typed gRPC client, and the RSS of a process.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createProviderClient, type ProviderClient } from "../test/helpers/provider-client.js";
+import { createProviderClient, type ProviderClient } from "../../test/helpers/provider-client.js";
 
-export { LogStream, ServiceRole, InstanceState } from "../gen/ctrlplane/provider/v1/provider_pb.js";
+export { LogStream, ServiceRole, InstanceState } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 export { createProviderClient };
 export type { ProviderClient };
 

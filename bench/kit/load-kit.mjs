@@ -1,0 +1,35 @@
+// Bundles a TypeScript kit of bench/kit/ (what the plain .mjs benchmarks need from the sources: the dev agent, the gRPC
+// client, ...) with esbuild at run time, once per process. Lives in bench/kit/ so bench/run.mjs does not take it for a
+// benchmark.
+import { build } from "esbuild";
+import { mkdirSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const kits = new Map();
+
+/** Loads bench/kit/<name>.ts, e.g. "observe-kit" (Logs benchmarks) or "reliability-kit" (Status, load). */
+export function loadKit(name) {
+  if (!kits.has(name)) kits.set(name, bundle(name));
+  return kits.get(name);
+}
+
+async function bundle(name) {
+  // Inside the repository so the bundle's require() and relative lookups resolve like the sources'.
+  const dir = fileURLToPath(new URL("../../node_modules/.cache/nomad-provider-bench/", import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const outfile = `${dir}${name}.mjs`;
+  await build({
+    entryPoints: [fileURLToPath(new URL(`./${name}.ts`, import.meta.url))],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    logLevel: "warning",
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  return import(pathToFileURL(outfile).href);
+}
+
+export const pluginEntry = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
+export const agentEntry = fileURLToPath(new URL("../../dist/devagent.js", import.meta.url));
