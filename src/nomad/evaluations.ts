@@ -3,14 +3,25 @@
 import type { NomadHttp } from "./nomad-http.js";
 import type { Evaluation } from "./types.js";
 import type { CallOptions } from "./jobs.js";
+import { blockingQuery, type Indexed, type ReadOptions } from "./blocking-query.js";
 
-/** GET /v1/evaluation/:id. NOT_FOUND when absent. */
-export async function readEvaluation(nomad: NomadHttp, evalId: string, options: CallOptions = {}): Promise<Evaluation> {
+/**
+ * GET /v1/evaluation/:id, blocking while `index` is given and the evaluation did not change: after a register, revert
+ * or promote, the evaluation says when the scheduler has acted (and which deployment it created), without polling.
+ * NOT_FOUND when absent.
+ */
+export async function readEvaluation(nomad: NomadHttp, evalId: string, options: ReadOptions = {}): Promise<Indexed<Evaluation>> {
   const res = await nomad.request<Evaluation>("GET", `/v1/evaluation/${encodeURIComponent(evalId)}`, {
     signal: options.signal,
+    query: blockingQuery(options),
     what: `read evaluation ${evalId}`,
   });
-  return res.body;
+  return { value: res.body, index: res.index };
+}
+
+/** Statuses after which the scheduler will not touch the evaluation again. */
+export function evaluationDone(e: Pick<Evaluation, "Status">): boolean {
+  return e.Status === "complete" || e.Status === "failed" || e.Status === "canceled" || e.Status === "cancelled";
 }
 
 /** GET /v1/job/:id/evaluations — every evaluation of the job Nomad still holds. */

@@ -5,7 +5,7 @@
 import type { NomadHttp } from "../nomad/nomad-http.js";
 import type { Deployment, Evaluation } from "../nomad/types.js";
 import { isActiveDeployment, promoteDeployment, readDeployment, readLatestDeployment } from "../nomad/deployments.js";
-import { evaluationDone, readEvaluationIndexed } from "../nomad/evaluation-wait.js";
+import { evaluationDone, readEvaluation } from "../nomad/evaluations.js";
 import type { Indexed } from "../nomad/blocking-query.js";
 import { Code, ProviderError } from "../errors.js";
 
@@ -55,9 +55,9 @@ async function blockUntilChange<T>(
 
 /** Waits for the evaluation to be processed; undefined when the budget ran out first. */
 export async function awaitEvaluation(nomad: NomadHttp, evalId: string, budget: Budget): Promise<Evaluation | undefined> {
-  let res: Indexed<Evaluation> = await readEvaluationIndexed(nomad, evalId, { signal: budget.signal });
+  let res: Indexed<Evaluation> = await readEvaluation(nomad, evalId, { signal: budget.signal });
   while (!evaluationDone(res.value)) {
-    const next: Indexed<Evaluation> | undefined = await blockUntilChange(budget, res.index, (o) => readEvaluationIndexed(nomad, evalId, o));
+    const next: Indexed<Evaluation> | undefined = await blockUntilChange(budget, res.index, (o) => readEvaluation(nomad, evalId, o));
     if (!next) return undefined;
     res = next;
   }

@@ -1,8 +1,7 @@
 // Whether Nomad could place what a registration or scale asked for: the call's evaluation is read (blocking until
 // the scheduler processed it, within the call's budget) and a placement failure is put in Nomad's own words.
 
-import { evaluationDone, readEvaluationIndexed } from "../nomad/evaluation-wait.js";
-import { placementFailure } from "../nomad/evaluations.js";
+import { evaluationDone, placementFailure, readEvaluation } from "../nomad/evaluations.js";
 import type { Evaluation } from "../nomad/types.js";
 import type { ProviderDeps } from "./provider-deps.js";
 
@@ -10,7 +9,7 @@ import type { ProviderDeps } from "./provider-deps.js";
 export async function processedEvaluation(deps: ProviderDeps, evalId: string, until: number, signal: AbortSignal): Promise<Evaluation | undefined> {
   let index: bigint | undefined;
   while (evalId && Date.now() < until) {
-    const { value, index: next } = await readEvaluationIndexed(deps.nomad, evalId, { signal, index, waitMs: until - Date.now() });
+    const { value, index: next } = await readEvaluation(deps.nomad, evalId, { signal, index, waitMs: until - Date.now() });
     if (evaluationDone(value) || value.Status === "blocked") return value;
     if (next !== undefined && index !== undefined && next <= index) return undefined; // the agent does not block: stop asking
     index = next;
