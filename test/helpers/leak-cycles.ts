@@ -1,13 +1,14 @@
 // Open/cancel cycles of a streaming RPC and a before/after census of what a process holds: active handles by kind,
 // process-level listeners, in-flight Nomad requests of the provider's pool and connections open at the dev agent.
 
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import type { Agent } from "undici";
 import { credentials, status as GrpcStatus } from "@grpc/grpc-js";
-import { ProviderService } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
+import { InstanceState, ProviderService, ServiceRole } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
+import { families } from "../../src/provider/families.js";
 import type { DevAgent } from "../../src/devagent/index.js";
-import { until } from "./dev-agent.js";
-import type { InProcessProvider } from "./in-process-provider.js";
+import { until, useDevAgent } from "./dev-agent.js";
+import { startInProcessProvider, type InProcessProvider } from "./in-process-provider.js";
 import { createServiceClient, type ProviderClient } from "./provider-client.js";
 import { openServerConnections, portOf } from "./tcp-connections.js";
 
@@ -123,4 +124,25 @@ async function cycleOnce(provider: InProcessProvider, open: Open): Promise<boole
     return true;
   }
   return false;
+}
+
+/**
+ * One dev agent per test file and an in-process provider with a running one-service instance `id` (it prints a line,
+ * then sleeps): what every leak test streams from.
+ */
+export function useRunningInstance(id: string): { agent: () => DevAgent; provider: () => InProcessProvider } {
+  const agent = useDevAgent();
+  let provider: InProcessProvider | undefined;
+  beforeAll(async () => {
+    provider = await startInProcessProvider({ nomadAddress: agent().address, families });
+    const res = await provider.client.provision(
+      { instanceId: id, services: [{ name: "main", image: "busybox", role: ServiceRole.MAIN, command: ["/bin/sh", "-c", "echo hello; exec sleep 3600"] }] },
+      { deadlineMs: 20_000 },
+    );
+    expect(res.state).toBe(InstanceState.RUNNING);
+  });
+  afterAll(async () => {
+    await provider?.close();
+  });
+  return { agent, provider: () => provider! };
 }
