@@ -3,13 +3,13 @@
 // to it (one stream open on the agent, fallback off) and watchers keep seeing changes.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InstanceState, type InstanceStatus } from "../gen/ctrlplane/provider/v1/provider_pb.js";
+import { InstanceState } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { lifecycleFamily } from "../src/provider/lifecycle-family.js";
 import { statusHub } from "../src/provider/watch-status.js";
 import { createLogger } from "../src/log.js";
 import { api, until, useDevAgent } from "./helpers/dev-agent.js";
 import { startInProcessProvider, type InProcessProvider } from "./helpers/in-process-provider.js";
-import { threeServiceRequest } from "./helpers/lifecycle-fixtures.js";
+import { collectWatch as collect, threeServiceRequest, watchedStates as states } from "./helpers/lifecycle-fixtures.js";
 
 const agent = useDevAgent();
 let provider: InProcessProvider;
@@ -22,19 +22,6 @@ afterAll(async () => {
   await provider?.close();
 });
 
-function collect(instanceId: string, signal: AbortSignal): { seen: InstanceStatus[]; done: Promise<void> } {
-  const seen: InstanceStatus[] = [];
-  const done = (async () => {
-    try {
-      for await (const msg of provider.client.watchStatus({ instanceId }, { signal })) seen.push(msg.status!);
-    } catch (err) {
-      if (!signal.aborted) throw err;
-    }
-  })();
-  return { seen, done };
-}
-
-const states = (seen: InstanceStatus[]) => seen.map((s) => InstanceState[s.state]);
 const streams = async () => (await api(agent(), "GET", "/v1/devagent/stats")).json.EventStreams as { Open: number; Opened: number };
 
 describe("WatchStatus when the event stream is unavailable", () => {
@@ -44,7 +31,7 @@ describe("WatchStatus when the event stream is unavailable", () => {
 
     const provisioning = provider.client.provision(threeServiceRequest("inst_fb", 1.5), call);
     await until(async () => (await api(agent(), "GET", "/v1/job/cp-inst_fb")).status === 200, "job registered");
-    const w = collect("inst_fb", stop.signal);
+    const w = collect(provider.client, "inst_fb", stop.signal);
     await provisioning;
     await until(async () => w.seen.some((s) => s.state === InstanceState.RUNNING), "RUNNING seen without an event stream");
     await provider.client.stop({ instanceId: "inst_fb" }, call);

@@ -3,11 +3,11 @@
 // event stream is resumed without losing the change that happened meanwhile.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InstanceState, type InstanceStatus } from "../gen/ctrlplane/provider/v1/provider_pb.js";
+import { InstanceState } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { lifecycleFamily } from "../src/provider/lifecycle-family.js";
 import { api, until, useDevAgent } from "./helpers/dev-agent.js";
 import { startInProcessProvider, type InProcessProvider } from "./helpers/in-process-provider.js";
-import { threeServiceRequest } from "./helpers/lifecycle-fixtures.js";
+import { collectWatch as collect, threeServiceRequest, watchedStates as states } from "./helpers/lifecycle-fixtures.js";
 
 const agent = useDevAgent();
 let provider: InProcessProvider;
@@ -20,32 +20,18 @@ afterAll(async () => {
   await provider?.close();
 });
 
-/** Collects a watch stream's statuses in the background until aborted. */
-function collect(instanceId: string, signal: AbortSignal): { seen: InstanceStatus[]; done: Promise<void> } {
-  const seen: InstanceStatus[] = [];
-  const done = (async () => {
-    try {
-      for await (const msg of provider.client.watchStatus({ instanceId }, { signal })) seen.push(msg.status!);
-    } catch (err) {
-      if (!signal.aborted) throw err;
-    }
-  })();
-  return { seen, done };
-}
-
-const states = (seen: InstanceStatus[]) => seen.map((s) => InstanceState[s.state]);
 
 describe("WatchStatus", () => {
   it("follows PROVISIONING -> RUNNING -> STOPPED for one instance while another watcher sees only its own", async () => {
     await provider.client.provision(threeServiceRequest("inst_wb"), call);
     const stop = new AbortController();
-    const b = collect("inst_wb", stop.signal);
+    const b = collect(provider.client, "inst_wb", stop.signal);
     await until(async () => b.seen.length > 0, "first status of B");
 
     // A's init task runs for a while: the watch opens while A is still being provisioned.
     const provisioning = provider.client.provision(threeServiceRequest("inst_wa", 1.5), call);
     await until(async () => (await api(agent(), "GET", "/v1/job/cp-inst_wa")).status === 200, "job A registered");
-    const a = collect("inst_wa", stop.signal);
+    const a = collect(provider.client, "inst_wa", stop.signal);
     await provisioning;
     await until(async () => a.seen.some((s) => s.state === InstanceState.RUNNING), "A running");
     await provider.client.stop({ instanceId: "inst_wa" }, call);
@@ -69,7 +55,7 @@ describe("WatchStatus", () => {
   it("still delivers a change that happens while the shared event stream is being re-established", async () => {
     await provider.client.provision(threeServiceRequest("inst_wc"), call);
     const stop = new AbortController();
-    const c = collect("inst_wc", stop.signal);
+    const c = collect(provider.client, "inst_wc", stop.signal);
     await until(async () => c.seen.at(-1)?.state === InstanceState.RUNNING, "C running");
     agent().faults.set({ resetStreamAfterBytes: { bytes: 1, pathPrefix: "/v1/event/stream", once: false } });
     await provider.client.stop({ instanceId: "inst_wc" }, call);
@@ -82,7 +68,7 @@ describe("WatchStatus", () => {
   it("ends with DESTROYED when the instance is deprovisioned under the watcher", async () => {
     await provider.client.provision(threeServiceRequest("inst_wd"), call);
     const stop = new AbortController();
-    const d = collect("inst_wd", stop.signal);
+    const d = collect(provider.client, "inst_wd", stop.signal);
     await until(async () => d.seen.length > 0, "first status of D");
     await provider.client.deprovision({ instanceId: "inst_wd" }, call);
     await d.done;

@@ -1,7 +1,8 @@
 // Requests and small helpers shared by the lifecycle end-to-end tests: a three-service instance whose tasks are real
 // local processes on the dev agent (busybox image with a /bin/sh command), and a gRPC error probe.
 
-import { ServiceRole, type ProvisionRequest } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
+import { InstanceState, ServiceRole, type InstanceStatus, type ProvisionRequest } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
+import type { ProviderClient } from "./provider-client.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ProvisionRequestSchema } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 
@@ -65,5 +66,21 @@ export async function fetchWhenUp(url: string, timeoutMs = 15_000): Promise<stri
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Collects a WatchStatus stream's statuses in the background until `signal` aborts it. */
+export function collectWatch(client: ProviderClient, instanceId: string, signal: AbortSignal): { seen: InstanceStatus[]; done: Promise<void> } {
+  const seen: InstanceStatus[] = [];
+  const done = (async () => {
+    try {
+      for await (const msg of client.watchStatus({ instanceId }, { signal })) seen.push(msg.status!);
+    } catch (err) {
+      if (!signal.aborted) throw err;
+    }
+  })();
+  return { seen, done };
+}
+
+/** The state names of collected statuses, e.g. ["PROVISIONING", "RUNNING"]. */
+export const watchedStates = (seen: InstanceStatus[]) => seen.map((s) => InstanceState[s.state]);
 
 export type { ProvisionRequest };
