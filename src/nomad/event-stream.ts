@@ -71,7 +71,7 @@ export async function* readEventStream(nomad: NomadHttp, options: EventStreamOpt
   };
   const watched = (async function* () {
     armIdle();
-    for await (const chunk of body as AsyncIterable<Buffer>) {
+    for await (const chunk of body) {
       armIdle();
       yield chunk;
     }

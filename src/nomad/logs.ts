@@ -13,7 +13,7 @@
 // case this cannot tell is file 0 being purged by rotation within the moment between probe and read (max_files = 1);
 // cumulative offsets taken from fs/ls for later files have the same window.
 
-import type { Readable } from "node:stream";
+import type { StreamBody } from "./stream-body.js";
 import { Code, ProviderError } from "../errors.js";
 import { decodeLogFrames, type LogFrame } from "./log-frames.js";
 import type { NomadHttp } from "./nomad-http.js";
@@ -68,7 +68,7 @@ async function* streamLogBody(nomad: NomadHttp, allocId: string, o: LogFrameStre
   const idleMs = o.idleTimeoutMs ?? defaultIdleTimeoutMs;
   const timer = setTimeout(() => idle.abort(idleError(allocId, idleMs)), idleMs);
   const what = `stream ${o.type} logs of task ${o.task} in allocation ${allocId}`;
-  let body: Readable | undefined;
+  let body: StreamBody | undefined;
   try {
     const res = await nomad.stream("GET", `/v1/client/fs/logs/${encodeURIComponent(allocId)}`, {
       query: { task: o.task, type: o.type, follow: o.follow, origin: o.origin, offset: o.offset, plain },
@@ -79,7 +79,7 @@ async function* streamLogBody(nomad: NomadHttp, allocId: string, o: LogFrameStre
     timer.refresh();
     for await (const chunk of res.body) {
       timer.refresh();
-      yield chunk as Buffer;
+      yield chunk;
     }
   } catch (err) {
     if (idle.signal.aborted && !o.signal?.aborted && idle.signal.reason instanceof ProviderError) throw idle.signal.reason;

@@ -2,9 +2,9 @@
 // threaded into every undici request, error translation in one place (nomad-error.ts). Typed endpoint modules
 // (jobs.ts, allocations.ts, ...) build paths and call request()/stream(); nothing else in the plugin builds URLs.
 
-import { Agent, request as undiciRequest, type Dispatcher } from "undici";
-import type { Readable } from "node:stream";
+import { Agent, type Dispatcher } from "undici";
 import { errorFromNetwork, errorFromStatus } from "./nomad-error.js";
+import { StreamBody } from "./stream-body.js";
 
 export interface NomadTlsOptions {
   /** PEM CA bundle to verify Nomad's certificate. */
@@ -56,7 +56,8 @@ export interface NomadResponse<T> {
 
 export interface NomadStream {
   status: number;
-  body: Readable;
+  /** The chunks as they arrive; iterate it to the end, or destroy() it (ending iteration early destroys it too). */
+  body: StreamBody;
   headers: Record<string, string | string[] | undefined>;
 }
 
@@ -145,91 +146,116 @@ export class NomadHttp {
     return { status: res.statusCode, body, index: parseIndex(res.headers["x-nomad-index"]), headers: res.headers };
   }
 
-  /** A streaming request (logs, event stream). The caller consumes body and must destroy it when done. */
+  /** A streaming request (logs, event stream). The caller reads body to its end, or stops reading and destroys it. */
   async stream(method: Dispatcher.HttpMethod, path: string, options: RequestOptions = {}): Promise<NomadStream> {
     const what = options.what ?? `${method} ${path}`;
-    // No default timeout: a followed stream lives as long as its caller wants; the caller's signal ends it.
-    const res = await this.#send(method, path, options, what, options.signal, undefined);
+    const signal = options.signal;
+    let res: { statusCode: number; headers: NomadStream["headers"]; body: StreamBody };
+    try {
+      // No timeout: a followed stream lives as long as its caller wants; the caller's signal ends it.
+      res = await this.#open(method, this.url(path, options.query, options.global), options, signal);
+    } catch (err) {
+      throw this.#scrub(errorFromNetwork(err, what, signal));
+    }
     if (res.statusCode < 200 || res.statusCode >= 300) {
-      const text = await res.body.text().catch(() => "");
+      let text = "";
+      try {
+        for await (const chunk of res.body) text += chunk.toString("utf8");
+      } catch {
+        // the status says enough
+      }
       throw this.#scrub(errorFromStatus(res.statusCode, text, what));
     }
     return { status: res.statusCode, body: res.body, headers: res.headers };
   }
 
-  /** Sends one request; socket failures and aborts become ProviderErrors here, answers are the caller's to judge. */
-  async #send(
-    method: Dispatcher.HttpMethod,
-    path: string,
-    options: RequestOptions,
-    what: string,
-    signal: AbortSignal | undefined,
-    timeoutMs: number | undefined,
-  ): Promise<Dispatcher.ResponseData> {
-    try {
-      return await undiciRequest(this.url(path, options.query, options.global), {
-        method,
-        dispatcher: this.#dispatcher,
-        signal,
-        headers: this.#headers(options),
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        // undefined keeps the dispatcher's (unbounded) timeouts: streams idle between heartbeats as long as they like.
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+  /** Sends a streaming request; resolves with the answer's status and headers and its body still arriving. */
+  #open(method: Dispatcher.HttpMethod, url: URL, options: RequestOptions, signal: AbortSignal | undefined) {
+    return new Promise<{ statusCode: number; headers: NomadStream["headers"]; body: StreamBody }>((resolve, reject) => {
+      const body = new StreamBody();
+      let started = false;
+      this.#dispatch(method, url, options, signal, undefined, {
+        start: (controller) => body.attach(controller),
+        response: (statusCode, headers) => {
+          started = true;
+          resolve({ statusCode, headers, body });
+        },
+        data: (chunk) => body.push(chunk),
+        end: () => body.end(),
+        error: (err) => (started ? body.fail(err) : reject(err)),
       });
-    } catch (err) {
-      throw this.#scrub(errorFromNetwork(err, what, signal));
-    }
+    });
   }
 
   /** One request whose whole answer is collected as text: no body stream for answers that are read in full anyway. */
   #collect(method: Dispatcher.HttpMethod, url: URL, options: RequestOptions, signal: AbortSignal | undefined, timeoutMs: number): Promise<Collected> {
     return new Promise<Collected>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      let controller: Dispatcher.DispatchController | undefined;
-      const onAbort = () => {
-        // Still queued for a connection: fail now; onRequestStart aborts the request once it gets one.
-        if (controller) controller.abort(signal!.reason);
-        else reject(signal!.reason);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      const settle = () => signal?.removeEventListener("abort", onAbort);
       const chunks: Buffer[] = [];
       let statusCode = 0;
       let headers: Collected["headers"] = {};
-      this.#dispatcher.dispatch(
-        {
-          origin: url.origin,
-          path: url.pathname + url.search,
-          method,
-          headers: this.#headers(options),
-          body: options.body === undefined ? undefined : JSON.stringify(options.body),
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
+      this.#dispatch(method, url, options, signal, timeoutMs, {
+        response: (status, h) => {
+          statusCode = status;
+          headers = h;
         },
-        {
-          onRequestStart(c) {
-            controller = c;
-            if (signal?.aborted) c.abort(signal.reason);
-          },
-          onResponseStart(_c, status, h) {
-            statusCode = status;
-            headers = h;
-          },
-          onResponseData(_c, chunk) {
-            chunks.push(chunk);
-          },
-          onResponseEnd() {
-            settle();
-            resolve({ statusCode, headers, text: Buffer.concat(chunks).toString("utf8") });
-          },
-          onResponseError(_c, err) {
-            settle();
-            reject(err);
-          },
-        },
-      );
+        data: (chunk) => chunks.push(chunk),
+        end: () => resolve({ statusCode, headers, text: Buffer.concat(chunks).toString("utf8") }),
+        error: reject,
+      });
     });
+  }
+
+  /** Dispatches one request to `sink`, the caller's signal aborting it; error() gets network failures and aborts. */
+  #dispatch(
+    method: Dispatcher.HttpMethod,
+    url: URL,
+    options: RequestOptions,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    sink: ResponseSink,
+  ): void {
+    if (signal?.aborted) return sink.error(signal.reason);
+    let controller: Dispatcher.DispatchController | undefined;
+    const onAbort = () => {
+      // Still queued for a connection: fail now; onRequestStart aborts the request once it gets one.
+      if (controller) controller.abort(signal!.reason);
+      else sink.error(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const settle = () => signal?.removeEventListener("abort", onAbort);
+    this.#dispatcher.dispatch(
+      {
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method,
+        headers: this.#headers(options),
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        // undefined keeps the dispatcher's (unbounded) timeouts: streams idle between heartbeats as long as they like.
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      },
+      {
+        onRequestStart(c) {
+          controller = c;
+          sink.start?.(c);
+          if (signal?.aborted) c.abort(signal.reason);
+        },
+        onResponseStart(_c, status, headers) {
+          sink.response(status, headers);
+        },
+        onResponseData(_c, chunk) {
+          sink.data(chunk);
+        },
+        onResponseEnd() {
+          settle();
+          sink.end();
+        },
+        onResponseError(_c, err) {
+          settle();
+          sink.error(err);
+        },
+      },
+    );
   }
 
   async close(): Promise<void> {
@@ -253,6 +279,15 @@ export class NomadHttp {
     }
     return err;
   }
+}
+
+/** What #dispatch reports of one request. */
+interface ResponseSink {
+  start?(controller: Dispatcher.DispatchController): void;
+  response(status: number, headers: Record<string, string | string[] | undefined>): void;
+  data(chunk: Buffer): void;
+  end(): void;
+  error(err: unknown): void;
 }
 
 interface Collected {
