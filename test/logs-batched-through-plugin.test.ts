@@ -104,6 +104,19 @@ describe("Logs in batches", () => {
     }
   });
 
+  it("a client slower than Nomad still gets every line of a large log", async () => {
+    // ~10 MB: far more than the plugin holds for a lagging client, so its upstream read pauses and resumes many times.
+    const lines = 1_400_000;
+    const big = newInstanceId("big");
+    await runInstance(stack().agent, big, { script: `seq 1 ${lines}; exec sleep 3600` });
+    await until(async () => {
+      const last = await collect(stack().provider.client.logs({ instanceId: big, tail: 1, stream: LogStream.STDOUT }));
+      return last[0]?.line === String(lines);
+    }, "all lines of the large log written");
+    const batches = await collect(stack().provider.client.logs({ instanceId: big, stream: LogStream.STDOUT, maxBatchBytes: 1 << 20 }));
+    expectNumbered(batches.flatMap(linesOf), 1, lines);
+  });
+
   it("rejects a negative max_batch_bytes with INVALID_ARGUMENT", async () => {
     await numberedReady();
     await expect(collect(stack().provider.client.logs({ instanceId: instance, maxBatchBytes: -1 }))).rejects.toMatchObject({ code: 3 });

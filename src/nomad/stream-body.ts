@@ -41,7 +41,8 @@ export class StreamBody implements AsyncIterable<Buffer> {
   }
 
   push(chunk: Buffer): void {
-    if (this.#failure || this.#ended) return;
+    // undici hands over an empty chunk when it resumes a paused parser; a reader takes an empty chunk for nothing left.
+    if (this.#failure || this.#ended || chunk.length === 0) return;
     this.#queue.push(chunk);
     this.#queued += chunk.length;
     if (this.#queued >= this.#highWaterMark && this.#controller && !this.#controller.paused) this.#controller.pause();
