@@ -106,6 +106,33 @@ describe("grpc bridge", () => {
     expect(n).toBe(400);
   });
 
+  it("holds only about two large messages for a client slower than the stream", async () => {
+    // 1 MiB messages to a client with grpc-js's 64 KiB window that takes its time: whatever the handler has produced
+    // and the client not yet read sits in the plugin's memory. grpc-js alone would queue 16 messages before pushing back.
+    const batch = new Uint8Array(1024 * 1024).fill(120);
+    let produced = 0;
+    const p = await start({
+      capabilities: [],
+      handlers: () => ({
+        async *logs() {
+          for (let i = 0; i < 40; i++) {
+            produced++;
+            yield { lines: batch };
+          }
+        },
+      }),
+    });
+    let consumed = 0;
+    let held = 0;
+    for await (const msg of p.client.logs({ instanceId: "x" })) {
+      expect(msg.lines.length).toBe(batch.length);
+      held = Math.max(held, produced - ++consumed);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(consumed).toBe(40);
+    expect(held).toBeLessThanOrEqual(4);
+  });
+
   it("carries a bidi conversation both ways until the client half-closes", async () => {
     const p = await start({
       capabilities: [],

@@ -60,13 +60,16 @@ export function bridgeService<S extends GenService<GenServiceMethods>>(
 }
 
 function methodDefinition(method: DescMethod): MethodDefinition<unknown, unknown> {
+  const serialize = serializerFor(method.output);
+  const streamed = method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming";
   return {
     path: methodPath(method),
     requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
     responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
-    requestSerialize: serializer(method.input),
+    requestSerialize: serializerFor(method.input),
     requestDeserialize: (bytes: Buffer) => decodeRequest(method, bytes),
-    responseSerialize: serializer(method.output),
+    // A streamed response arrives already encoded (writeAll encodes it to count its bytes).
+    responseSerialize: streamed ? (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)) : serialize,
     responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
     originalName: method.localName,
   };
@@ -104,6 +107,14 @@ const spliceBytesFrom = 16 * 1024;
  * several times by protobuf-es's writer as its buffer grows; it is appended after the rest of the encoding instead
  * (protobuf parsers accept fields in any order), which copies it once.
  */
+function serializerFor(schema: DescMessage): (value: unknown) => Buffer {
+  let serialize = serializers.get(schema);
+  if (!serialize) serializers.set(schema, (serialize = serializer(schema)));
+  return serialize;
+}
+
+const serializers = new WeakMap<DescMessage, (value: unknown) => Buffer>();
+
 function serializer(schema: DescMessage) {
   const spliceable = schema.fields.filter(
     (f) => f.fieldKind === "scalar" && f.scalar === ScalarType.BYTES && f.oneof === undefined && f.presence === FeatureSet_FieldPresence.IMPLICIT,
@@ -137,7 +148,7 @@ function grpcHandler(method: DescMethod, handler: AnyHandler, options: BridgeOpt
     case "server_streaming":
       return ((call) => {
         void runCall(call, "stream", method, options, async (ctx) => {
-          await writeAll(call, handler(decoded(call.request), ctx) as AsyncIterable<unknown>, ctx.signal);
+          await writeAll(call, handler(decoded(call.request), ctx) as AsyncIterable<unknown>, serializerFor(method.output), ctx.signal);
           call.end();
         }, (status) => call.emit("error", status));
       }) satisfies handleServerStreamingCall<unknown, unknown>;
@@ -151,7 +162,7 @@ function grpcHandler(method: DescMethod, handler: AnyHandler, options: BridgeOpt
     case "bidi_streaming":
       return ((call) => {
         void runCall(call, "stream", method, options, async (ctx) => {
-          await writeAll(call, handler(decodedAll(incoming(call, ctx.signal)), ctx) as AsyncIterable<unknown>, ctx.signal);
+          await writeAll(call, handler(decodedAll(incoming(call, ctx.signal)), ctx) as AsyncIterable<unknown>, serializerFor(method.output), ctx.signal);
           call.end();
         }, (status) => call.emit("error", status));
       }) satisfies handleBidiStreamingCall<unknown, unknown>;
@@ -194,16 +205,37 @@ function logFailure(log: Logger, method: DescMethod, err: unknown, cause: unknow
   }
 }
 
-/** Writes every message of the handler's stream, waiting for the transport to drain when its buffer is full. */
-async function writeAll(call: Writable, messages: AsyncIterable<unknown>, signal: AbortSignal): Promise<void> {
+/** Encoded response bytes a stream may have handed to grpc-js and HTTP/2 that are not yet sent. */
+const writeBudgetBytes = 1024 * 1024;
+
+/**
+ * Writes every message of the handler's stream. grpc-js buffers up to 16 messages before write() says to wait, which
+ * for batches of log lines (up to 1 MiB each) held 16 MiB per slow client; so messages are encoded here and the
+ * stream also waits while more than writeBudgetBytes of them are unsent (the write callback fires once HTTP/2 took a
+ * message, which a client's flow-control window holds back).
+ */
+async function writeAll(call: Writable, messages: AsyncIterable<unknown>, serialize: (value: unknown) => Buffer, signal: AbortSignal): Promise<void> {
+  let unsent = 0;
+  let wake: (() => void) | undefined;
   for await (const message of messages) {
     if (signal.aborted) throw signal.reason;
-    if (!call.write(message)) await drained(call, signal);
+    const bytes = serialize(message);
+    unsent += bytes.length;
+    const buffered = !call.write(bytes, () => {
+      unsent -= bytes.length;
+      if (unsent <= writeBudgetBytes) wake?.();
+    });
+    if (buffered) await drained(call, signal);
+    else if (unsent > writeBudgetBytes) await drained(call, signal, (w) => (wake = w));
+    wake = undefined;
   }
 }
 
-/** Resolves on 'drain'; rejects with the abort reason, or when the call closes first (a cancelled call never drains). */
-function drained(call: Writable, signal: AbortSignal): Promise<void> {
+/**
+ * Resolves on 'drain' (or when `onWake`'s wake function is called); rejects with the abort reason, or when the call
+ * closes first (a cancelled call never drains).
+ */
+function drained(call: Writable, signal: AbortSignal, onWake?: (wake: () => void) => void): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const settle = (err?: unknown) => {
       call.off("drain", onDrain).off("close", onClose);
@@ -216,8 +248,7 @@ function drained(call: Writable, signal: AbortSignal): Promise<void> {
     const onAbort = () => settle(signal.reason);
     call.on("drain", onDrain).on("close", onClose);
     signal.addEventListener("abort", onAbort);
+    onWake?.(onDrain);
     if (signal.aborted) onAbort();
   });
 }
-
-
