@@ -29,6 +29,9 @@ export class GrpcServer {
       // ExecStream stdin chunks and Exec output can be large; 16 MiB leaves room over Exec's 4 MiB default per stream.
       "grpc.max_receive_message_length": 16 * 1024 * 1024,
       "grpc.max_send_message_length": 16 * 1024 * 1024,
+      // Channelz bookkeeping: per-call counters and traces for a channelz service this server does not offer. Off, a
+      // Status was 0-0.3 ms faster at p50 in three interleaved runs (two plugins against one agent).
+      "grpc.enable_channelz": 0,
     });
   }
 
