@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { status } from "@grpc/grpc-js";
 import { Code, ProviderError } from "../src/errors.js";
 import type { RpcFamily } from "../src/provider/provider-service.js";
+import { allocSplicedBytes } from "../src/grpc/spliced-bytes.js";
 import { startInProcessProvider, type InProcessProvider } from "./helpers/in-process-provider.js";
 
 let provider: InProcessProvider | undefined;
@@ -131,6 +132,29 @@ describe("grpc bridge", () => {
     }
     expect(consumed).toBe(40);
     expect(held).toBeLessThanOrEqual(4);
+  });
+
+  it("frames pooled batch bytes in place and reuses them only once sent: every message arrives intact", async () => {
+    // Each message fills recycled memory with its own byte; reusing a buffer grpc-js still held would show up as
+    // another message's byte inside this one.
+    const sizes = Array.from({ length: 30 }, (_, i) => 100_000 + ((i * 137_777) % 900_000));
+    const p = await start({
+      capabilities: [],
+      handlers: () => ({
+        async *logs() {
+          for (const [i, size] of sizes.entries()) yield { allocId: `alloc-${i}`, lines: allocSplicedBytes(size).fill(i + 1) };
+        },
+      }),
+    });
+    let i = 0;
+    for await (const msg of p.client.logs({ instanceId: "x" })) {
+      expect(msg.allocId).toBe(`alloc-${i}`);
+      expect(msg.lines.length).toBe(sizes[i]);
+      expect(msg.lines.every((b) => b === i + 1)).toBe(true);
+      i++;
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(i).toBe(sizes.length);
   });
 
   it("carries a bidi conversation both ways until the client half-closes", async () => {

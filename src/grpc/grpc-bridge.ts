@@ -24,6 +24,7 @@ import type { CallKind, CallRegistry } from "./call-registry.js";
 import type { CallContext, ServiceImpl } from "./service-impl.js";
 import { isClientFacing, toGrpcStatus, type GrpcStatusError } from "./status-mapping.js";
 import { incoming } from "./incoming-messages.js";
+import { headroomOf, recycle } from "./spliced-bytes.js";
 
 export interface BridgeOptions {
   registry: CallRegistry;
@@ -103,9 +104,9 @@ async function* decodedAll(messages: AsyncIterable<unknown>): AsyncGenerator<unk
 const spliceBytesFrom = 16 * 1024;
 
 /**
- * toBinary, without copying the encoding again into a Buffer. A large `bytes` field (a batch of log lines) would be copied
- * several times by protobuf-es's writer as its buffer grows; it is appended after the rest of the encoding instead
- * (protobuf parsers accept fields in any order), which copies it once.
+ * toBinary, without copying a large `bytes` field (a batch of log lines) more than once: protobuf-es's writer would
+ * copy it several times as its buffer grows, so it is placed after the rest of the encoding instead (protobuf parsers
+ * accept fields in any order). Bytes from allocSplicedBytes are not copied at all: the rest goes in front of them.
  */
 function serializerFor(schema: DescMessage): (value: unknown) => Buffer {
   let serialize = serializers.get(schema);
@@ -121,12 +122,20 @@ function serializer(schema: DescMessage) {
   );
   return (value: unknown) => {
     const message = create(schema, value as MessageShape<DescMessage>) as Record<string, unknown>;
-    const field = spliceable.find((f) => (message[f.localName] as Uint8Array).byteLength >= spliceBytesFrom);
+    const field = spliceable.find((f) => {
+      const bytes = message[f.localName] as Uint8Array;
+      return bytes.byteLength >= spliceBytesFrom || headroomOf(bytes) > 0;
+    });
     if (!field) return asBuffer(toBinary(schema, message as MessageShape<DescMessage>));
     const data = message[field.localName] as Uint8Array;
     const rest = toBinary(schema, { ...message, [field.localName]: new Uint8Array(0) } as MessageShape<DescMessage>);
     const prefix = new BinaryWriter().tag(field.number, WireType.LengthDelimited).uint32(data.byteLength).finish();
-    return Buffer.concat([rest, prefix, data], rest.byteLength + prefix.byteLength + data.byteLength);
+    const front = rest.byteLength + prefix.byteLength;
+    if (headroomOf(data) < front) return Buffer.concat([rest, prefix, data], front + data.byteLength);
+    const out = Buffer.from(data.buffer, data.byteOffset - front, front + data.byteLength);
+    out.set(rest, 0);
+    out.set(prefix, rest.byteLength);
+    return out;
   };
 }
 
@@ -223,6 +232,7 @@ async function writeAll(call: Writable, messages: AsyncIterable<unknown>, serial
     unsent += bytes.length;
     const buffered = !call.write(bytes, () => {
       unsent -= bytes.length;
+      recycle(bytes);
       if (unsent <= writeBudgetBytes) wake?.();
     });
     if (buffered) await drained(call, signal);

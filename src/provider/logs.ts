@@ -7,8 +7,9 @@
 // task is dead or the allocation terminal (Nomad's own stream never closes), and ends when all of them did.
 // A cursor takes precedence over tail: entries it names resume right after their last line, allocations it does not
 // name are read from their beginning. With max_batch_bytes a response carries consecutive lines of one stream as
-// "line\n" bytes: what one upstream read held plus whatever else of that stream is at hand in the same event-loop
-// turn, never waiting for more; its cursor is the one of its last line.
+// "line\n" bytes, its cursor the one of its last line. A read that does not follow fills each batch up to
+// max_batch_bytes (or the end of that stream's output); a follow sends what one upstream read held plus whatever else
+// of that stream is at hand in the same event-loop turn, never waiting for more.
 
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
@@ -24,6 +25,7 @@ import { listJobAllocations, readJob } from "../nomad/jobs.js";
 import type { LogPosition, LogType } from "../nomad/logs.js";
 import type { AllocListStub, Job } from "../nomad/types.js";
 import type { CallContext } from "../grpc/service-impl.js";
+import { allocSplicedBytes } from "../grpc/spliced-bytes.js";
 import { jobIdFor } from "./instance-id.js";
 import type { ProviderDeps } from "./provider-deps.js";
 import type { AllocWatch } from "./alloc-watch.js";
@@ -180,7 +182,10 @@ class BatchBuffer {
 
   take(): PositionedBlock | undefined {
     if (!this.#end) return undefined;
-    const data = this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts, this.#bytes);
+    // One copy, into bytes the transport frames in place and recycles (a single part is copied too: it would be).
+    const data = allocSplicedBytes(this.#bytes);
+    let at = 0;
+    for (const part of this.#parts) at += part.copy(data, at);
     const taken = { data, end: this.#end };
     this.#parts = [];
     this.#bytes = 0;
@@ -291,9 +296,13 @@ class AllocSet {
     }
   }
 
-  /** The next line or block event if one is at hand within this event-loop turn; undefined otherwise. */
+  /**
+   * The next event to add to a batch. Following, only one at hand within this event-loop turn (a line must not wait
+   * for more to come); otherwise the next one, however long it takes (the output exists already: fuller batches).
+   */
   async nextReady(): Promise<Tagged | undefined> {
     if (this.signal.aborted || this.#watchError) return undefined;
+    if (!this.follow) return this.#merger.next();
     const got = await this.#merger.nextBefore(new Promise((resolve) => setImmediate(resolve)));
     return got?.value;
   }
