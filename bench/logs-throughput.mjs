@@ -9,9 +9,12 @@
 // with two clients: grpc-js as it comes (a fixed 64 KiB HTTP/2 receive window, so big messages wait for window
 // updates) and with a 16 MiB window, the ceiling grpc-go (the real host's library) grows its window to by itself;
 // the two alternate run by run. The machine's load varies a lot between runs: the median of 7 is reported.
+// For scale, the batched rounds also time a bare relay (bench/kit/log-relay-server.cjs: undici's plain body written
+// chunk by chunk to grpc-js, no logic at all) with both clients: what any Node plugin on this stack pays at least.
 // `ok` is the batched 1 KiB-line ratio with that host-like client.
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import { loadKit, pluginEntry } from "./kit/load-kit.mjs";
 
@@ -85,6 +88,39 @@ async function grpcFloor(n, size, channelOptions = {}) {
   }
 }
 
+/** Starts bench/kit/log-relay-server.cjs against the agent; resolves with its address and a stop function. */
+async function startRelay(nomadAddress) {
+  const entry = fileURLToPath(new URL("./kit/log-relay-server.cjs", import.meta.url));
+  const child = spawn(process.execPath, [entry, nomadAddress], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once("data", (d) => resolve(String(d).trim()));
+    child.once("exit", (code) => reject(new Error(`log relay exited ${code}`)));
+  });
+  return { address: `127.0.0.1:${port}`, stop: () => child.kill() };
+}
+
+/** A reader of the relay: bytes of one whole log read through it (channelOptions as the plugin's client has). */
+function relayReader(address, channelOptions) {
+  const require = createRequire(import.meta.url);
+  const grpc = require("@grpc/grpc-js");
+  const client = new grpc.Client(address, grpc.credentials.createInsecure(), channelOptions);
+  const read = (path) =>
+    new Promise((resolve, reject) => {
+      let bytes = 0;
+      const call = client.makeServerStreamRequest("/bench.LogRelay/Read", (b) => b, (b) => b, Buffer.from(path));
+      call.on("data", (d) => (bytes += d.length));
+      call.on("end", () => resolve(bytes));
+      call.on("error", reject);
+    });
+  return { read, close: () => client.close() };
+}
+
+async function viaRelay(relay, allocId) {
+  const t = performance.now();
+  const bytes = await relay.read(`/v1/client/fs/logs/${allocId}?task=app&type=stdout&plain=true&follow=false&origin=start&offset=0`);
+  return { ms: performance.now() - t, bytes, messages: 0, messageBytes: 0 };
+}
+
 const batchBytes = Number(process.env.BENCH_LOGS_BATCH_BYTES ?? 1024 * 1024);
 const wideWindow = 16 << 20;
 
@@ -97,15 +133,17 @@ async function measure(kit, agent, clients, name, script, expectLines) {
     { mode: "single", client: clients.plain, size: 0 },
     { mode: "batched", client: clients.plain, size: batchBytes },
     { mode: "batched, 16 MiB window", client: clients.wide, size: batchBytes, channelOptions: { "grpc-node.flow_control_window": wideWindow } },
+    { mode: "relay floor", relay: clients.relay },
+    { mode: "relay floor, 16 MiB window", relay: clients.relayWide },
   ];
   // Single-line runs take seconds: 3 of them first; then 7 rounds alternating the batched modes, so both see the same
   // machine load (each plugin read is paired with a direct read just before it).
   const results = new Map(modes.map((m) => [m, { ratios: [], last: undefined }]));
-  const rounds = [[modes[0]], [modes[0]], [modes[0]], ...Array.from({ length: 7 }, () => [modes[1], modes[2]])];
+  const rounds = [[modes[0]], [modes[0]], [modes[0]], ...Array.from({ length: 7 }, () => [modes[1], modes[2], modes[3], modes[4]])];
   for (const round of rounds) {
     for (const m of round) {
       const d = await direct(agent, allocId);
-      const p = await viaPlugin(m.client, instanceId, kit.LogStream, m.size);
+      const p = m.relay ? await viaRelay(m.relay, allocId) : await viaPlugin(m.client, instanceId, kit.LogStream, m.size);
       if (p.bytes !== d.bytes) throw new Error(`${name} ${m.mode}: plugin delivered ${p.bytes} bytes, direct read ${d.bytes}`);
       results.get(m).ratios.push(d.ms / p.ms);
       results.get(m).last = { d, p };
@@ -116,6 +154,14 @@ async function measure(kit, agent, clients, name, script, expectLines) {
     const { ratios, last } = results.get(m);
     const { d, p } = last;
     const ratio = median(ratios);
+    if (m.relay) {
+      console.log(
+        `logs-throughput ${name} ${m.mode} (bare undici -> grpc-js relay of the same bytes, one message per chunk): ` +
+          `direct ${d.ms.toFixed(0)} ms, relay ${p.ms.toFixed(0)} ms; ratio ${ratio.toFixed(3)} (median of ${ratios.map((r) => r.toFixed(2)).join(" ")})`,
+      );
+      out[m.mode] = ratio;
+      continue;
+    }
     const floor = await grpcFloor(p.messages, p.messageBytes, m.channelOptions);
     console.log(
       `logs-throughput ${name} ${m.mode}${m.size ? ` (max_batch_bytes ${m.size})` : ""}: ${expectLines} lines, ` +
@@ -134,7 +180,13 @@ export async function run() {
   const kit = await loadKit("observe-kit");
   const agent = await kit.startDevAgent({ port: 0 });
   const plugin = await kit.startPlugin(pluginEntry, agent.address);
-  const clients = { plain: kit.createProviderClient(plugin.address), wide: kit.createProviderClientWithWindow(plugin.address, wideWindow) };
+  const relay = await startRelay(agent.address);
+  const clients = {
+    plain: kit.createProviderClient(plugin.address),
+    wide: kit.createProviderClientWithWindow(plugin.address, wideWindow),
+    relay: relayReader(relay.address, {}),
+    relayWide: relayReader(relay.address, { "grpc-node.flow_control_window": wideWindow }),
+  };
   try {
     const short = await measure(kit, agent, clients, "short-lines", "seq 1 100000; exec sleep 3600", 100_000);
     const long = await measure(kit, agent, clients, "1KiB-lines", "i=0; l=$(printf '%01023d' 0); while [ $i -lt 20000 ]; do echo $l; i=$((i+1)); done; exec sleep 3600", 20_000);
@@ -148,10 +200,14 @@ export async function run() {
       shortLineRatio: short[wide],
       shortBatchedDefaultWindowRatio: short.batched,
       shortSingleLineRatio: short.single,
+      relayFloorRatio: long["relay floor, 16 MiB window"],
     };
   } finally {
     clients.plain.close();
     clients.wide.close();
+    clients.relay.close();
+    clients.relayWide.close();
+    relay.stop();
     await plugin.stop();
     await agent.close();
   }

@@ -8,12 +8,16 @@
 //     ratio (<= 1.5) is against this one.
 //   - same calls: exactly the calls the plugin makes per Status once it knows the allocation (3 calls), i.e. the
 //     plugin's own overhead (gRPC hop, handler, mapping) on top of identical Nomad work.
+// For scale, a third path: the same Status through a bare grpc-js server that makes the plugin's 3 Nomad reads and
+// nothing else (bench/kit/status-floor-server.cjs): what any Node plugin on grpc-js and undici pays at least here.
 // Both processes are fresh, and V8 needs on the order of a thousand calls to optimise the code on these paths (the
 // plugin's Status cost per call halves over its first ~1,500 calls; the agent warms up too). The plugin is a long-lived
 // process, so the target applies to the steady state after that warm-up; the cold figures (the first calls after
 // start-up, same interleaving) are printed too.
 // CPU per call comes from /proc (plugin and agent processes) and process.cpuUsage (this process, the client side).
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { Agent, request } from "undici";
 import { agentEntry, loadKit, pluginEntry } from "./kit/load-kit.mjs";
 
@@ -34,6 +38,17 @@ async function direct(dispatcher, base, jobId, readPorts) {
   const current = allocs.filter((a) => a.DesiredStatus === "run" && a.JobVersion === job.Version);
   const hasPorts = (a) => (a.AllocatedResources?.Shared?.Ports ?? []).length > 0 || (a.AllocatedResources?.Shared?.Networks ?? []).some((n) => (n.ReservedPorts ?? []).length + (n.DynamicPorts ?? []).length > 0);
   await Promise.all(current.filter((a) => a.ClientStatus === "running" && !hasPorts(a)).map((a) => get(`/v1/allocation/${a.ID}`)));
+}
+
+/** Starts bench/kit/status-floor-server.cjs against the agent; resolves with its pid and address. */
+async function startFloorServer(nomadAddress, jobId) {
+  const entry = fileURLToPath(new URL("./kit/status-floor-server.cjs", import.meta.url));
+  const child = spawn(process.execPath, [entry, nomadAddress, jobId], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once("data", (d) => resolve(String(d).trim()));
+    child.once("exit", (code) => reject(new Error(`status floor server exited ${code}`)));
+  });
+  return { pid: child.pid, address: `127.0.0.1:${port}`, stop: () => child.kill() };
 }
 
 /** CPU time (ms) a process has used so far, from /proc (clock ticks of 10 ms). */
@@ -66,13 +81,18 @@ export async function run() {
   const plugin = await kit.startPluginProcess(pluginEntry, agent.address);
   const client = kit.createProviderClient(plugin.address);
   const dispatcher = new Agent({ connections: 64, pipelining: 1, keepAliveTimeout: 30_000 });
+  let floor;
+  let floorClient;
   try {
     const instanceId = `bench_status_${process.pid}`;
     const provisioned = await client.provision(kit.provisionRequest(instanceId), { deadlineMs: 30_000 });
     if (provisioned.state !== kit.InstanceState.RUNNING) throw new Error(`instance not running: state ${provisioned.state}`);
     const jobId = `cp-${instanceId}`;
+    floor = await startFloorServer(agent.address, jobId);
+    floorClient = kit.createProviderClient(floor.address);
     const paths = {
       plugin: { ...newPath(), fn: () => client.status({ instanceId }) },
+      floor: { ...newPath(), fn: () => floorClient.status({ instanceId }) },
       uncached: { ...newPath(), fn: () => direct(dispatcher, agent.address, jobId, true) },
       same: { ...newPath(), fn: () => direct(dispatcher, agent.address, jobId, false) },
     };
@@ -80,10 +100,12 @@ export async function run() {
     // phase interleaving the paths so drift in machine load hits all of them.
     for (const p of Object.values(paths)) await timed(p.fn, 30);
     const pids = { plugin: plugin.pid, agent: agent.pid };
+    const floorPids = { plugin: floor.pid, agent: agent.pid };
     const cold = Object.fromEntries(Object.keys(paths).map((k) => [k, newPath()]));
-    for (let r = 0; r < coldRounds; r++) for (const [k, p] of Object.entries(paths)) await timed(p.fn, perRound, cold[k], pids);
+    const pidsOf = (k) => (k === "floor" ? floorPids : pids);
+    for (let r = 0; r < coldRounds; r++) for (const [k, p] of Object.entries(paths)) await timed(p.fn, perRound, cold[k], pidsOf(k));
     for (let n = coldRounds * perRound; n < warmCalls; n += perRound) for (const p of Object.values(paths)) await timed(p.fn, perRound);
-    for (let r = 0; r < rounds; r++) for (const p of Object.values(paths)) await timed(p.fn, perRound, p, pids);
+    for (let r = 0; r < rounds; r++) for (const [k, p] of Object.entries(paths)) await timed(p.fn, perRound, p, pidsOf(k));
     for (const p of [...Object.values(paths), ...Object.values(cold)]) p.lat.sort((a, b) => a - b);
     const p50 = (p) => kit.percentile(p.lat, 50);
     const p99 = (p) => kit.percentile(p.lat, 99);
@@ -91,6 +113,7 @@ export async function run() {
     const ratio = p50(paths.plugin) / p50(paths.uncached);
     const sameCallsRatio = p50(paths.plugin) / p50(paths.same);
     const coldRatio = p50(cold.plugin) / p50(cold.uncached);
+    const floorRatio = p50(paths.floor) / p50(paths.uncached);
     await client.deprovision({ instanceId });
     console.log(
       `status-latency (steady state, after ${warmCalls} calls per path): Status via plugin p50 ${p50(paths.plugin).toFixed(2)} ms ` +
@@ -100,6 +123,9 @@ export async function run() {
         `${(paths.uncached.cpu.agent / paths.uncached.n).toFixed(2)} ms cpu/call): ratio ${ratio.toFixed(2)} (target <= 1.5) ${ratio <= 1.5 ? "OK" : "OVER TARGET"}\n` +
         `  same 3 calls via undici p50 ${p50(paths.same).toFixed(2)} ms (p99 ${p99(paths.same).toFixed(2)}): ratio ${sameCallsRatio.toFixed(2)} ` +
         `(the plugin's own overhead: gRPC hop, handler, mapping; no target)\n` +
+        `  floor: bare grpc-js server making the same 3 calls, no logic, p50 ${p50(paths.floor).toFixed(2)} ms (p99 ${p99(paths.floor).toFixed(2)}; ` +
+        `server cpu/call ${(paths.floor.cpu.plugin / paths.floor.n).toFixed(2)} ms): ratio ${floorRatio.toFixed(2)} vs the uncached client, ` +
+        `plugin/floor ${(p50(paths.plugin) / p50(paths.floor)).toFixed(2)}\n` +
         `  cold (first ${coldRounds * perRound} calls per path after start-up): plugin p50 ${p50(cold.plugin).toFixed(2)} ms (${cpu(cold.plugin)}), ` +
         `uncached client p50 ${p50(cold.uncached).toFixed(2)} ms: ratio ${coldRatio.toFixed(2)}`,
     );
@@ -111,9 +137,12 @@ export async function run() {
       ratio,
       sameCallsRatio,
       coldRatio,
+      floorRatio,
       ok: ratio <= 1.5,
     };
   } finally {
+    floorClient?.close();
+    floor?.stop();
     client.close();
     await dispatcher.close();
     await plugin.stop();
