@@ -84,6 +84,7 @@ export async function* streamLogs(c: LogsContext, req: LogsRequest, ctx: CallCon
     }
     if (req.follow) allocs.watchForChanges(req.allocId, new Set(existing));
     let held: Tagged | undefined;
+    let batches: BatchBuffer | undefined;
     for (;;) {
       const item = held ?? (await allocs.next());
       held = undefined;
@@ -97,7 +98,7 @@ export async function* streamLogs(c: LogsContext, req: LogsRequest, ctx: CallCon
         }
       } else {
         // Blocks of the same stream already at hand (this event-loop turn) join the batch; nothing waits for more.
-        const batch = new BatchBuffer(plan.batchBytes!);
+        const batch = (batches ??= new BatchBuffer(plan.batchBytes!));
         for (let next: Tagged | undefined = item; next; ) {
           for (const block of (next.event as { blocks: PositionedBlock[] }).blocks) {
             if (!batch.fits(block)) {
@@ -162,16 +163,25 @@ class Responses {
   }
 }
 
-/** One batch of blocks of one stream, up to the requested size. */
+/** The first batch's size limit: the client starts receiving while the plugin still reads (doubles per batch). */
+const firstBatchBytes = 64 * 1024;
+
+/**
+ * One batch at a time of blocks of one stream, up to the requested size. The limit starts small and doubles with
+ * every batch taken, so a large read gets going at once and then travels in full batches.
+ */
 class BatchBuffer {
   #parts: Buffer[] = [];
   #bytes = 0;
   #end: LogPosition | undefined;
+  #max: number;
 
-  constructor(readonly max: number) {}
+  constructor(readonly limit: number) {
+    this.#max = Math.min(limit, firstBatchBytes);
+  }
 
   fits(block: PositionedBlock): boolean {
-    return this.#bytes === 0 || this.#bytes + block.data.length <= this.max;
+    return this.#bytes === 0 || this.#bytes + block.data.length <= this.#max;
   }
 
   add(block: PositionedBlock): void {
@@ -187,6 +197,7 @@ class BatchBuffer {
     let at = 0;
     for (const part of this.#parts) at += part.copy(data, at);
     const taken = { data, end: this.#end };
+    this.#max = Math.min(this.limit, this.#max * 2);
     this.#parts = [];
     this.#bytes = 0;
     this.#end = undefined;
