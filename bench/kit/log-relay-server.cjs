@@ -3,40 +3,20 @@
 // batching or protobuf. Run by bench/logs-throughput.mjs as `node log-relay-server.cjs <nomad address>`; prints its
 // port. The request message is the path (and query) to read, as UTF-8.
 "use strict";
-const grpc = require("@grpc/grpc-js");
 const { Agent, request } = require("undici");
+const { serveBareMethod } = require("./bare-grpc-server.cjs");
 
 const [nomad] = process.argv.slice(2);
 const dispatcher = new Agent({ connections: 64, pipelining: 1, keepAliveTimeout: 30_000 });
-const bytes = (b) => b;
-const server = new grpc.Server({ "grpc.enable_channelz": 0 });
-server.addService(
-  {
-    read: {
-      path: "/bench.LogRelay/Read",
-      requestStream: false,
-      responseStream: true,
-      requestSerialize: bytes,
-      requestDeserialize: bytes,
-      responseSerialize: bytes,
-      responseDeserialize: bytes,
-    },
-  },
-  {
-    read: async (call) => {
-      try {
-        const res = await request(`${nomad}${call.request.toString("utf8")}`, { dispatcher });
-        for await (const chunk of res.body) {
-          if (!call.write(chunk)) await new Promise((resolve) => call.once("drain", resolve));
-        }
-        call.end();
-      } catch (err) {
-        call.destroy(err);
-      }
-    },
-  },
-);
-server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) => {
-  if (err) throw err;
-  console.log(port);
+
+serveBareMethod("/bench.LogRelay/Read", true, async (call) => {
+  try {
+    const res = await request(`${nomad}${call.request.toString("utf8")}`, { dispatcher });
+    for await (const chunk of res.body) {
+      if (!call.write(chunk)) await new Promise((resolve) => call.once("drain", resolve));
+    }
+    call.end();
+  } catch (err) {
+    call.destroy(err);
+  }
 });

@@ -3,36 +3,16 @@
 // message: no validation, mapping, port cache or error handling. Run by bench/status-latency.mjs as
 // `node status-floor-server.cjs <nomad address> <job id>`; prints its port.
 "use strict";
-const grpc = require("@grpc/grpc-js");
 const { Agent, request } = require("undici");
+const { serveBareMethod } = require("./bare-grpc-server.cjs");
 
 const [nomad, jobId] = process.argv.slice(2);
 const dispatcher = new Agent({ connections: 64, pipelining: 1, keepAliveTimeout: 30_000 });
 const read = async (path) => JSON.parse(await (await request(`${nomad}${path}?region=global&namespace=default`, { dispatcher })).body.text());
-const bytes = (b) => b;
-const server = new grpc.Server({ "grpc.enable_channelz": 0 });
-server.addService(
-  {
-    status: {
-      path: "/ctrlplane.provider.v1.ProviderService/Status",
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: bytes,
-      requestDeserialize: bytes,
-      responseSerialize: bytes,
-      responseDeserialize: bytes,
-    },
-  },
-  {
-    status: (_call, callback) => {
-      Promise.all([read(`/v1/job/${jobId}`), read(`/v1/job/${jobId}/allocations`), read(`/v1/job/${jobId}/deployment`)]).then(
-        () => callback(null, Buffer.alloc(0)),
-        (err) => callback(err),
-      );
-    },
-  },
-);
-server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) => {
-  if (err) throw err;
-  console.log(port);
+
+serveBareMethod("/ctrlplane.provider.v1.ProviderService/Status", false, (_call, callback) => {
+  Promise.all([read(`/v1/job/${jobId}`), read(`/v1/job/${jobId}/allocations`), read(`/v1/job/${jobId}/deployment`)]).then(
+    () => callback(null, Buffer.alloc(0)),
+    (err) => callback(err),
+  );
 });
