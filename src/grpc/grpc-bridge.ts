@@ -103,11 +103,7 @@ async function* decodedAll(messages: AsyncIterable<unknown>): AsyncGenerator<unk
 /** Bytes fields at least this large skip protobuf-es's growing write buffer (see serializer). */
 const spliceBytesFrom = 16 * 1024;
 
-/**
- * toBinary, without copying a large `bytes` field (a batch of log lines) more than once: protobuf-es's writer would
- * copy it several times as its buffer grows, so it is placed after the rest of the encoding instead (protobuf parsers
- * accept fields in any order). Bytes from allocSplicedBytes are not copied at all: the rest goes in front of them.
- */
+/** The serializer of a message type, made once. */
 function serializerFor(schema: DescMessage): (value: unknown) => Buffer {
   let serialize = serializers.get(schema);
   if (!serialize) serializers.set(schema, (serialize = serializer(schema)));
@@ -116,6 +112,11 @@ function serializerFor(schema: DescMessage): (value: unknown) => Buffer {
 
 const serializers = new WeakMap<DescMessage, (value: unknown) => Buffer>();
 
+/**
+ * toBinary, without copying a large `bytes` field (a batch of log lines) more than once: protobuf-es's writer would
+ * copy it several times as its buffer grows, so it is placed after the rest of the encoding instead (protobuf parsers
+ * accept fields in any order). Bytes from allocSplicedBytes are not copied at all: the rest goes in front of them.
+ */
 function serializer(schema: DescMessage) {
   const spliceable = schema.fields.filter(
     (f) => f.fieldKind === "scalar" && f.scalar === ScalarType.BYTES && f.oneof === undefined && f.presence === FeatureSet_FieldPresence.IMPLICIT,

@@ -10,29 +10,31 @@
 const headroomBytes = 2048;
 /** Pooled slabs fit a batch of the largest size a Logs call may ask for (1 MiB). */
 const slabBytes = 1024 * 1024 + headroomBytes;
+/** Smaller batches get memory of their own size: a slab each would hold 1 MiB per message in flight (many follows). */
+const slabFromBytes = 256 * 1024;
 const poolLimit = 16;
 
 const pool: ArrayBuffer[] = [];
 const slabs = new WeakSet<ArrayBuffer>();
-const spliced = new WeakSet<Uint8Array>();
+const headrooms = new WeakMap<Uint8Array, number>();
 
 /** A Buffer of `size` bytes with room in front that only the serializer writes to. */
 export function allocSplicedBytes(size: number): Buffer {
-  let memory: ArrayBuffer;
-  if (size + headroomBytes <= slabBytes) {
-    memory = pool.pop() ?? new ArrayBuffer(slabBytes);
+  let bytes: Buffer;
+  if (size >= slabFromBytes && size + headroomBytes <= slabBytes) {
+    const memory = pool.pop() ?? new ArrayBuffer(slabBytes);
     slabs.add(memory);
+    bytes = Buffer.from(memory, headroomBytes, size);
   } else {
-    memory = new ArrayBuffer(size + headroomBytes);
+    bytes = Buffer.allocUnsafe(headroomBytes + size).subarray(headroomBytes);
   }
-  const bytes = Buffer.from(memory, headroomBytes, size);
-  spliced.add(bytes);
+  headrooms.set(bytes, headroomBytes);
   return bytes;
 }
 
 /** Bytes free in front of `bytes` (0 unless it came from allocSplicedBytes). */
 export function headroomOf(bytes: Uint8Array): number {
-  return spliced.has(bytes) ? bytes.byteOffset : 0;
+  return headrooms.get(bytes) ?? 0;
 }
 
 /** Called with an encoding grpc-js is done with: its memory is reused if it is a pooled slab. */
