@@ -6,10 +6,13 @@
 import packageJson from "../package.json" with { type: "json" };
 import { ConfigError, loadConfig, usage, type Config } from "./config.js";
 import { Code, ProviderError } from "./errors.js";
+import { fixHeapGrowingFactor } from "./heap-growth.js";
 import { createLogger } from "./log.js";
 import { HandshakeError } from "./plugin/handshake.js";
 import { runPluginMode } from "./plugin/plugin-mode.js";
 import { loadProvider } from "./plugin/provider-loader.js";
+
+fixHeapGrowingFactor();
 
 // Whatever a dependency prints with console.log must not corrupt the handshake channel.
 console.log = console.error;
