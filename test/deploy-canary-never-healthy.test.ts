@@ -2,31 +2,27 @@
 // deployment fails at the healthy deadline, Nomad auto-reverts to the last stable release, and the allocations of
 // that release keep serving throughout — the same allocations, never replaced. Status says what happened.
 
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { DeployStrategy, InstanceState } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { lifecycleFamily } from "../src/provider/lifecycle-family.js";
 import { releasesFamily } from "../src/provider/releases-family.js";
 import { api, until, useDevAgent } from "./helpers/dev-agent.js";
-import { startInProcessProvider, type InProcessProvider } from "./helpers/in-process-provider.js";
+import { useInProcessProvider } from "./helpers/in-process-provider.js";
 import { allOn, liveAllocations, quick, sleeperInstance } from "./helpers/release-fixtures.js";
 
 const agent = useDevAgent();
-let provider: InProcessProvider;
+const provider = useInProcessProvider(() => ({ nomadAddress: agent().address, families: [lifecycleFamily, releasesFamily] }));
 const id = "inst_canary_bad";
 const jobId = `cp-${id}`;
 const call = { deadlineMs: 20_000 };
 
 beforeAll(async () => {
-  provider = await startInProcessProvider({ nomadAddress: agent().address, families: [lifecycleFamily, releasesFamily] });
-  await provider.client.provision(sleeperInstance(id, { port: true }), call);
-});
-afterAll(async () => {
-  await provider?.close();
+  await provider().client.provision(sleeperInstance(id, { port: true }), call);
 });
 
 it("an unhealthy canary is not promoted, the deployment fails and reverts, and the old release keeps serving", async () => {
-  const good = await provider.client.deploy(
+  const good = await provider().client.deploy(
     { instanceId: id, releaseId: "good", services: [{ name: "web", image: "busybox:1" }], options: quick() },
     call,
   );
@@ -34,7 +30,7 @@ it("an unhealthy canary is not promoted, the deployment fails and reverts, and t
   const serving = await liveAllocations(agent(), jobId);
   expect(serving).toHaveLength(2);
 
-  const bad = await provider.client.deploy(
+  const bad = await provider().client.deploy(
     {
       instanceId: id,
       releaseId: "bad",
@@ -62,7 +58,7 @@ it("an unhealthy canary is not promoted, the deployment fails and reverts, and t
 
   // Status shows the instance healthy on "good" again, and says why: the release "bad" failed and was reverted.
   const status = await until(async () => {
-    const s = (await provider.client.status({ instanceId: id }, call)).status!;
+    const s = (await provider().client.status({ instanceId: id }, call)).status!;
     return s.state === InstanceState.RUNNING && s;
   }, "RUNNING again");
   expect(status.metadata["ctrlplane.release"]).toBe("good");
@@ -71,12 +67,12 @@ it("an unhealthy canary is not promoted, the deployment fails and reverts, and t
 });
 
 it("once another release deploys successfully, Status no longer reports the old revert", async () => {
-  const next = await provider.client.deploy(
+  const next = await provider().client.deploy(
     { instanceId: id, releaseId: "fixed", services: [{ name: "web", image: "busybox:3" }], options: quick() },
     call,
   );
   expect(next.status).toBe("successful");
-  const status = (await provider.client.status({ instanceId: id }, call)).status!;
+  const status = (await provider().client.status({ instanceId: id }, call)).status!;
   expect(status.metadata["ctrlplane.release"]).toBe("fixed");
   expect(status.message).not.toContain("reverted");
 });

@@ -1,39 +1,35 @@
 // Releases through the gRPC service against the dev agent: each strategy moves the live allocations to the new
 // image (and env), a repeated release is "unchanged", a deploy over a running deployment says Nomad cancelled it.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { DeployStrategy } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { families } from "../src/provider/families.js";
 import { api, until, useDevAgent } from "./helpers/dev-agent.js";
-import { startInProcessProvider, type InProcessProvider } from "./helpers/in-process-provider.js";
+import { useInProcessProvider } from "./helpers/in-process-provider.js";
 import { grpcCode } from "./helpers/lifecycle-fixtures.js";
 import { allOn, liveAllocations, quick, sleeperInstance } from "./helpers/release-fixtures.js";
 
 const agent = useDevAgent();
-let provider: InProcessProvider;
+const provider = useInProcessProvider(() => ({ nomadAddress: agent().address, families }));
 const id = "inst_rel1";
 const jobId = `cp-${id}`;
 const call = { deadlineMs: 20_000 };
 
 beforeAll(async () => {
-  provider = await startInProcessProvider({ nomadAddress: agent().address, families });
-  await provider.client.provision(sleeperInstance(id), call);
-});
-afterAll(async () => {
-  await provider?.close();
+  await provider().client.provision(sleeperInstance(id), call);
 });
 
 describe("Deploy moves the instance to a new image with each strategy", () => {
   it("the production build announces deploy and every strategy", async () => {
-    const { capabilities } = await provider.client.capabilities({}, call);
+    const { capabilities } = await provider().client.capabilities({}, call);
     expect(capabilities).toEqual(expect.arrayContaining(["deploy", "strategy:rolling", "strategy:canary", "strategy:blue-green"]));
   });
 
   it("rolling: successful, every allocation runs the new image with the merged env, the release is in job Meta", async () => {
     const before = await liveAllocations(agent(), jobId);
-    const res = await provider.client.deploy(
+    const res = await provider().client.deploy(
       { instanceId: id, releaseId: "r1", strategy: DeployStrategy.ROLLING, services: [{ name: "web", image: "busybox:2", env: { B: "2" } }], options: quick() },
       call,
     );
@@ -50,7 +46,7 @@ describe("Deploy moves the instance to a new image with each strategy", () => {
   });
 
   it("canary: the canary comes up next to the old allocations, is promoted when healthy, then all move", async () => {
-    const res = await provider.client.deploy(
+    const res = await provider().client.deploy(
       { instanceId: id, releaseId: "r2", strategy: DeployStrategy.CANARY, services: [{ name: "web", image: "busybox:3" }], options: quick() },
       call,
     );
@@ -65,7 +61,7 @@ describe("Deploy moves the instance to a new image with each strategy", () => {
   });
 
   it("blue/green: a full green set is placed as canaries, promoted, and replaces every blue allocation", async () => {
-    const res = await provider.client.deploy(
+    const res = await provider().client.deploy(
       { instanceId: id, releaseId: "r3", strategy: DeployStrategy.BLUE_GREEN, services: [{ name: "web", image: "busybox:4" }], options: quick() },
       call,
     );
@@ -79,7 +75,7 @@ describe("Deploy moves the instance to a new image with each strategy", () => {
   });
 
   it("the same release again is unchanged: no new job version", async () => {
-    const res = await provider.client.deploy(
+    const res = await provider().client.deploy(
       { instanceId: id, releaseId: "r3", strategy: DeployStrategy.ROLLING, services: [{ name: "web", image: "busybox:4" }], options: quick() },
       call,
     );
@@ -88,7 +84,7 @@ describe("Deploy moves the instance to a new image with each strategy", () => {
   });
 
   it("a deploy over a running deployment answers that Nomad cancelled the older one", async () => {
-    const slow = await provider.client.deploy(
+    const slow = await provider().client.deploy(
       {
         instanceId: id,
         releaseId: "r4",
@@ -98,7 +94,7 @@ describe("Deploy moves the instance to a new image with each strategy", () => {
       call,
     );
     expect(slow.status).toBe("running");
-    const res = await provider.client.deploy(
+    const res = await provider().client.deploy(
       { instanceId: id, releaseId: "r5", services: [{ name: "web", image: "busybox:6" }], options: quick() },
       call,
     );
@@ -111,7 +107,7 @@ describe("Deploy moves the instance to a new image with each strategy", () => {
   it("an unknown service is INVALID_ARGUMENT naming services[i].name, and nothing is registered", async () => {
     const before = (await api(agent(), "GET", `/v1/job/${jobId}`)).json.Version;
     const { code, details } = await grpcCode(
-      provider.client.deploy({ instanceId: id, releaseId: "r9", services: [{ name: "web", image: "x" }, { name: "api", image: "y" }] }, call),
+      provider().client.deploy({ instanceId: id, releaseId: "r9", services: [{ name: "web", image: "x" }, { name: "api", image: "y" }] }, call),
     );
     expect(code).toBe(GrpcStatus.INVALID_ARGUMENT);
     expect(details).toMatch(/^services\[1\]\.name: no service "api"/);

@@ -2,30 +2,26 @@
 // stable release; a canary deploy with no_wait serves old and canary side by side until PromoteDeployment, then
 // the rollout finishes; the calls refuse what they cannot act on.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { DeployStrategy } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { lifecycleFamily } from "../src/provider/lifecycle-family.js";
 import { releasesFamily } from "../src/provider/releases-family.js";
 import { api, until, useDevAgent } from "./helpers/dev-agent.js";
-import { startInProcessProvider, type InProcessProvider } from "./helpers/in-process-provider.js";
+import { useInProcessProvider } from "./helpers/in-process-provider.js";
 import { grpcCode } from "./helpers/lifecycle-fixtures.js";
 import { allOn, liveAllocations, quick, sleeperInstance } from "./helpers/release-fixtures.js";
 
 const agent = useDevAgent();
-let provider: InProcessProvider;
+const provider = useInProcessProvider(() => ({ nomadAddress: agent().address, families: [lifecycleFamily, releasesFamily] }));
 const id = "inst_controls";
 const jobId = `cp-${id}`;
 const call = { deadlineMs: 20_000 };
 
 beforeAll(async () => {
-  provider = await startInProcessProvider({ nomadAddress: agent().address, families: [lifecycleFamily, releasesFamily] });
-  await provider.client.provision(sleeperInstance(id), call);
-  const first = await provider.client.deploy({ instanceId: id, releaseId: "v1", services: [{ name: "web", image: "busybox:1" }], options: quick() }, call);
+  await provider().client.provision(sleeperInstance(id), call);
+  const first = await provider().client.deploy({ instanceId: id, releaseId: "v1", services: [{ name: "web", image: "busybox:1" }], options: quick() }, call);
   if (first.status !== "successful") throw new Error(`first release: ${first.status} ${first.message}`);
-});
-afterAll(async () => {
-  await provider?.close();
 });
 
 const canaryHealthy = async (deploymentId: string) => {
@@ -35,11 +31,11 @@ const canaryHealthy = async (deploymentId: string) => {
 
 describe("PromoteDeployment and FailDeployment", () => {
   it("FailDeployment of a waiting canary release reverts to the last stable release", async () => {
-    const res = await provider.client.deploy(
+    const res = await provider().client.deploy(
       { instanceId: id, releaseId: "v2", strategy: DeployStrategy.CANARY, services: [{ name: "web", image: "busybox:2" }], options: quick({ noWait: true }) },
       call,
     );
-    const failed = await provider.client.failDeployment({ instanceId: id, deploymentId: res.deploymentId }, call);
+    const failed = await provider().client.failDeployment({ instanceId: id, deploymentId: res.deploymentId }, call);
     expect(failed).toMatchObject({ deploymentId: res.deploymentId, status: "failed" });
     expect(failed.message).toContain("Deployment marked as failed; Nomad reverted the instance to job version 1 (release v1)");
     await until(async () => (await api(agent(), "GET", `/v1/job/${jobId}`)).json.Meta["ctrlplane.release"] === "v1", "reverted to v1");
@@ -47,7 +43,7 @@ describe("PromoteDeployment and FailDeployment", () => {
   });
 
   it("a canary release with no_wait stays unpromoted until PromoteDeployment, then completes", async () => {
-    const res = await provider.client.deploy(
+    const res = await provider().client.deploy(
       { instanceId: id, releaseId: "v3", strategy: DeployStrategy.CANARY, services: [{ name: "web", image: "busybox:3" }], options: quick({ noWait: true }) },
       call,
     );
@@ -59,7 +55,7 @@ describe("PromoteDeployment and FailDeployment", () => {
     expect(live.filter((a) => a.image === "busybox:1")).toHaveLength(2);
     expect(live.filter((a) => a.image === "busybox:3" && a.canary)).toHaveLength(1);
 
-    const promoted = await provider.client.promoteDeployment({ instanceId: id }, call);
+    const promoted = await provider().client.promoteDeployment({ instanceId: id }, call);
     expect(promoted.deploymentId).toBe(res.deploymentId);
     expect(promoted.message).toMatch(/^canaries promoted; deployment /);
     await until(() => allOn(agent(), jobId, "busybox:3", 2), "all allocations on busybox:3");
@@ -71,15 +67,15 @@ describe("PromoteDeployment and FailDeployment", () => {
       const d = (await api(agent(), "GET", `/v1/job/${jobId}/deployment`)).json;
       return !d || !["running", "pending", "paused"].includes(d.Status);
     }, "no active deployment");
-    const none = await grpcCode(provider.client.promoteDeployment({ instanceId: id }, call));
+    const none = await grpcCode(provider().client.promoteDeployment({ instanceId: id }, call));
     expect(none.code).toBe(GrpcStatus.FAILED_PRECONDITION);
     expect(none.details).toMatch(/has no active deployment/);
     const latest = (await api(agent(), "GET", `/v1/job/${jobId}/deployment`)).json;
-    const terminal = await grpcCode(provider.client.failDeployment({ instanceId: id, deploymentId: latest.ID }, call));
+    const terminal = await grpcCode(provider().client.failDeployment({ instanceId: id, deploymentId: latest.ID }, call));
     expect(terminal.code).toBe(GrpcStatus.FAILED_PRECONDITION);
-    const foreign = await grpcCode(provider.client.promoteDeployment({ instanceId: "someone_else", deploymentId: latest.ID }, call));
+    const foreign = await grpcCode(provider().client.promoteDeployment({ instanceId: "someone_else", deploymentId: latest.ID }, call));
     expect(foreign.code).toBe(GrpcStatus.NOT_FOUND);
-    const unknown = await grpcCode(provider.client.promoteDeployment({ instanceId: id, deploymentId: "00000000-0000-0000-0000-000000000000" }, call));
+    const unknown = await grpcCode(provider().client.promoteDeployment({ instanceId: id, deploymentId: "00000000-0000-0000-0000-000000000000" }, call));
     expect(unknown.code).toBe(GrpcStatus.NOT_FOUND);
   });
 });

@@ -18,7 +18,7 @@ import { execFamily, logsFamily } from "../src/provider/observe-family.js";
 import { ProvisionRequestSchema } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { api, useDevAgent } from "./helpers/dev-agent.js";
-import { startInProcessProvider, type InProcessProvider } from "./helpers/in-process-provider.js";
+import { useInProcessProvider } from "./helpers/in-process-provider.js";
 import { fuzzCases, providerMethods, tenThousandServices, type FuzzCase } from "./helpers/fuzz-requests.js";
 
 const runsPerRpc = 1000;
@@ -26,16 +26,14 @@ const concurrency = 32;
 const implemented = [...new Set([...families, lifecycleFamily, logsFamily, execFamily])];
 
 const agent = useDevAgent();
-let provider: InProcessProvider;
+const provider = useInProcessProvider(() => ({ nomadAddress: agent().address, families: implemented }));
 let raw: Client;
 
 beforeAll(async () => {
-  provider = await startInProcessProvider({ nomadAddress: agent().address, families: implemented });
-  raw = new Client(provider.address, credentials.createInsecure(), { "grpc.max_send_message_length": 16 * 1024 * 1024 });
+  raw = new Client(provider().address, credentials.createInsecure(), { "grpc.max_send_message_length": 16 * 1024 * 1024 });
 });
 afterAll(async () => {
   raw?.close();
-  await provider?.close();
 });
 
 interface Answer {
@@ -144,6 +142,6 @@ describe("after the fuzzing", () => {
     const jobs = await api(agent(), "GET", "/v1/jobs");
     expect(jobs.status).toBe(200);
     expect(jobs.json).toEqual([]);
-    expect((await provider.client.healthCheck({})).healthy).toBe(true);
+    expect((await provider().client.healthCheck({})).healthy).toBe(true);
   });
 });

@@ -5,24 +5,20 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { InstanceState, ServiceRole } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { lifecycleFamily } from "../src/provider/lifecycle-family.js";
 import { api, until, useDevAgent } from "./helpers/dev-agent.js";
-import { startInProcessProvider, type InProcessProvider } from "./helpers/in-process-provider.js";
+import { useInProcessProvider } from "./helpers/in-process-provider.js";
 import { grpcCode } from "./helpers/lifecycle-fixtures.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "config-files-"));
 const agent = useDevAgent({ dataDir });
-let provider: InProcessProvider;
+const provider = useInProcessProvider(() => ({ nomadAddress: agent().address, families: [lifecycleFamily] }));
 const call = { deadlineMs: 20_000 };
 
-beforeAll(async () => {
-  provider = await startInProcessProvider({ nomadAddress: agent().address, families: [lifecycleFamily] });
-});
 afterAll(async () => {
-  await provider?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -32,7 +28,7 @@ const env = "# app settings\nGREETING=hello world\nexport QUOTED=\"a \\\"b\\\"\"
 
 describe("config files on the dev agent", () => {
   it("renders every file at its path with its content and exports the env file", async () => {
-    const res = await provider.client.provision(
+    const res = await provider().client.provision(
       {
         instanceId: "inst_cfg",
         services: [
@@ -71,7 +67,7 @@ describe("config files on the dev agent", () => {
 
   it("refuses an env file Nomad could not parse, naming the line", async () => {
     const err = await grpcCode(
-      provider.client.provision(
+      provider().client.provision(
         { instanceId: "inst_cfg_bad", services: [{ name: "web", image: "busybox", configFiles: [{ name: "e", path: "a.env", format: "env", content: "A=1\nnot an assignment\n" }] }] },
         call,
       ),

@@ -6,22 +6,18 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { InstanceState, ServiceRole } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { lifecycleFamily } from "../src/provider/lifecycle-family.js";
 import { until, useDevAgent } from "./helpers/dev-agent.js";
-import { startInProcessProvider, type InProcessProvider } from "./helpers/in-process-provider.js";
+import { useInProcessProvider } from "./helpers/in-process-provider.js";
 
 const hostDir = mkdtempSync(join(tmpdir(), "host-volume-"));
 const agent = useDevAgent({ hostVolumes: { shared: hostDir } });
-let provider: InProcessProvider;
+const provider = useInProcessProvider(() => ({ nomadAddress: agent().address, families: [lifecycleFamily] }));
 const call = { deadlineMs: 20_000 };
 
-beforeAll(async () => {
-  provider = await startInProcessProvider({ nomadAddress: agent().address, families: [lifecycleFamily] });
-});
 afterAll(async () => {
-  await provider?.close();
   rmSync(hostDir, { recursive: true, force: true });
 });
 
@@ -36,13 +32,13 @@ const readWhenThere = (path: string) =>
 
 describe("volumes on the dev agent", () => {
   it("declares volumes, and not gpu", async () => {
-    const { capabilities } = await provider.client.capabilities({}, call);
+    const { capabilities } = await provider().client.capabilities({}, call);
     expect(capabilities).toContain("volumes");
     expect(capabilities).not.toContain("gpu");
   });
 
   it("mounts a host volume: the task writes through its mount path into the host directory", async () => {
-    const res = await provider.client.provision(
+    const res = await provider().client.provision(
       {
         instanceId: "inst_vol",
         services: [
@@ -70,7 +66,7 @@ describe("volumes on the dev agent", () => {
     expect(await readWhenThere(join(hostDir, "rel"))).toBe("relative\n");
     // The ephemeral volume is a directory of the allocation, bound in at its mount path.
     expect(await readWhenThere(join(hostDir, "eph"))).toBe("eph\n");
-    expect((await provider.client.deprovision({ instanceId: "inst_vol" }, call)).state).toBe(InstanceState.DESTROYED);
+    expect((await provider().client.deprovision({ instanceId: "inst_vol" }, call)).state).toBe(InstanceState.DESTROYED);
     // The host volume outlives the allocation, as on Nomad.
     expect(readFileSync(join(hostDir, "hello"), "utf8")).toBe("from-web\n");
   });

@@ -3,23 +3,22 @@
 // allocations moved to that version with those resources; replicas and resources in one call; an unknown service
 // is INVALID_ARGUMENT on service_name and leaves the job untouched.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { ServiceRole } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { lifecycleFamily } from "../src/provider/lifecycle-family.js";
 import { api, until, useDevAgent } from "./helpers/dev-agent.js";
-import { startInProcessProvider, type InProcessProvider } from "./helpers/in-process-provider.js";
+import { useInProcessProvider } from "./helpers/in-process-provider.js";
 import { grpcCode } from "./helpers/lifecycle-fixtures.js";
 
 const agent = useDevAgent();
-let provider: InProcessProvider;
+const provider = useInProcessProvider(() => ({ nomadAddress: agent().address, families: [lifecycleFamily], settings: { cpuMhzPerCore: 1200 } }));
 const call = { deadlineMs: 30_000 };
 const id = "inst_scale_res";
 const jobPath = `/v1/job/cp-${id}`;
 
 beforeAll(async () => {
-  provider = await startInProcessProvider({ nomadAddress: agent().address, families: [lifecycleFamily], settings: { cpuMhzPerCore: 1200 } });
-  await provider.client.provision(
+  await provider().client.provision(
     {
       instanceId: id,
       tenantId: "ten_scale",
@@ -30,9 +29,6 @@ beforeAll(async () => {
     },
     call,
   );
-});
-afterAll(async () => {
-  await provider?.close();
 });
 
 const readJob = async () => (await api(agent(), "GET", jobPath)).json;
@@ -66,14 +62,14 @@ async function allocationsOn(version: number, count: number) {
 
 describe("Scale resources", () => {
   it("changes only the named service's CPU and memory in a new version, keeps the count, and moves the allocations", async () => {
-    await provider.client.scale({ instanceId: id, resources: { replicas: 2 } }, call);
+    await provider().client.scale({ instanceId: id, resources: { replicas: 2 } }, call);
     const before = await until(async () => {
       const j = await readJob();
       return j.TaskGroups[0].Count === 2 && j.Stable && j;
     }, "2 replicas, stable");
     await allocationsOn(before.Version, 2);
 
-    const answer = await provider.client.scale({ instanceId: id, serviceName: "web", resources: { cpuMillis: 750, memoryMb: 96 } }, call);
+    const answer = await provider().client.scale({ instanceId: id, serviceName: "web", resources: { cpuMillis: 750, memoryMb: 96 } }, call);
     const after = await readJob();
     expect(after.Version).toBe(before.Version + 1);
     expect(answer).toMatchObject({ providerRef: `cp-${id}`, replicas: 2, jobVersion: BigInt(after.Version) });
@@ -91,13 +87,13 @@ describe("Scale resources", () => {
 
   it("sets the group's ephemeral disk, up and down", async () => {
     const before = await readJob();
-    await provider.client.scale({ instanceId: id, resources: { diskMb: 300 } }, call);
+    await provider().client.scale({ instanceId: id, resources: { diskMb: 300 } }, call);
     const after = await readJob();
     expect(specDiff(before, after)).toEqual(["$.TaskGroups[workload].EphemeralDisk.SizeMB"]);
     expect(after.TaskGroups[0].EphemeralDisk.SizeMB).toBe(300);
     await allocationsOn(after.Version, 2);
 
-    const shrink = await provider.client.scale({ instanceId: id, resources: { diskMb: 250 } }, call);
+    const shrink = await provider().client.scale({ instanceId: id, resources: { diskMb: 250 } }, call);
     const shrunk = await readJob();
     expect(shrink.jobVersion).toBe(BigInt(after.Version + 1));
     expect(specDiff(after, shrunk)).toEqual(["$.TaskGroups[workload].EphemeralDisk.SizeMB"]);
@@ -108,7 +104,7 @@ describe("Scale resources", () => {
   it("sets replicas and resources together", async () => {
     await until(async () => (await readJob()).Stable, "previous rollout done");
     const before = await readJob();
-    const answer = await provider.client.scale({ instanceId: id, serviceName: "side", resources: { replicas: 3, memoryMb: 48 } }, call);
+    const answer = await provider().client.scale({ instanceId: id, serviceName: "side", resources: { replicas: 3, memoryMb: 48 } }, call);
     const after = await readJob();
     expect(answer.replicas).toBe(3);
     expect(specDiff(before, after).sort()).toEqual(["$.TaskGroups[workload].Count", "$.TaskGroups[workload].Tasks[side].Resources.MemoryMB"]);
@@ -117,10 +113,10 @@ describe("Scale resources", () => {
 
   it("refuses an unknown service with INVALID_ARGUMENT on service_name and leaves the job alone", async () => {
     const before = await readJob();
-    const err = await grpcCode(provider.client.scale({ instanceId: id, serviceName: "nope", resources: { memoryMb: 128 } }, call));
+    const err = await grpcCode(provider().client.scale({ instanceId: id, serviceName: "nope", resources: { memoryMb: 128 } }, call));
     expect(err.code).toBe(GrpcStatus.INVALID_ARGUMENT);
     expect(err.details).toMatch(/^service_name: /);
-    const replicasOnly = await grpcCode(provider.client.scale({ instanceId: id, serviceName: "nope", resources: { replicas: 1 } }, call));
+    const replicasOnly = await grpcCode(provider().client.scale({ instanceId: id, serviceName: "nope", resources: { replicas: 1 } }, call));
     expect(replicasOnly.code).toBe(GrpcStatus.INVALID_ARGUMENT);
     const after = await readJob();
     expect([after.Version, after.JobModifyIndex, after.TaskGroups[0].Count]).toEqual([before.Version, before.JobModifyIndex, before.TaskGroups[0].Count]);

@@ -2,25 +2,18 @@
 // PROVISIONING -> RUNNING -> STOPPED through blocking queries; once the stream answers again the process goes back
 // to it (one stream open on the agent, fallback off) and watchers keep seeing changes.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { InstanceState } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { lifecycleFamily } from "../src/provider/lifecycle-family.js";
 import { statusHub } from "../src/provider/watch-status.js";
 import { createLogger } from "../src/log.js";
 import { api, until, useDevAgent } from "./helpers/dev-agent.js";
-import { startInProcessProvider, type InProcessProvider } from "./helpers/in-process-provider.js";
+import { useInProcessProvider } from "./helpers/in-process-provider.js";
 import { collectWatch as collect, threeServiceRequest, watchedStates as states } from "./helpers/lifecycle-fixtures.js";
 
 const agent = useDevAgent();
-let provider: InProcessProvider;
+const provider = useInProcessProvider(() => ({ nomadAddress: agent().address, families: [lifecycleFamily] }));
 const call = { deadlineMs: 20_000 };
-
-beforeAll(async () => {
-  provider = await startInProcessProvider({ nomadAddress: agent().address, families: [lifecycleFamily] });
-});
-afterAll(async () => {
-  await provider?.close();
-});
 
 const streams = async () => (await api(agent(), "GET", "/v1/devagent/stats")).json.EventStreams as { Open: number; Opened: number };
 
@@ -29,16 +22,16 @@ describe("WatchStatus when the event stream is unavailable", () => {
     agent().faults.set({ failWith500: { pathPrefix: "/v1/event/stream", body: "rpc error: no leader" } });
     const stop = new AbortController();
 
-    const provisioning = provider.client.provision(threeServiceRequest("inst_fb", 1.5), call);
+    const provisioning = provider().client.provision(threeServiceRequest("inst_fb", 1.5), call);
     await until(async () => (await api(agent(), "GET", "/v1/job/cp-inst_fb")).status === 200, "job registered");
-    const w = collect(provider.client, "inst_fb", stop.signal);
+    const w = collect(provider().client, "inst_fb", stop.signal);
     await provisioning;
     await until(async () => w.seen.some((s) => s.state === InstanceState.RUNNING), "RUNNING seen without an event stream");
-    await provider.client.stop({ instanceId: "inst_fb" }, call);
+    await provider().client.stop({ instanceId: "inst_fb" }, call);
     await until(async () => w.seen.at(-1)?.state === InstanceState.STOPPED, "STOPPED seen without an event stream");
 
     expect((await streams()).Opened).toBe(0);
-    const hub = statusHub(provider.nomad, createLogger({ level: "error" }));
+    const hub = statusHub(provider().nomad, createLogger({ level: "error" }));
     expect(hub.usingFallback).toBe(true);
     const seen = states(w.seen);
     expect(seen[0]).toBe("PROVISIONING");
@@ -50,7 +43,7 @@ describe("WatchStatus when the event stream is unavailable", () => {
     agent().faults.clear();
     await until(async () => (await streams()).Open === 1, "event stream re-opened");
     await until(async () => !hub.usingFallback, "fallback stopped");
-    await provider.client.start({ instanceId: "inst_fb" }, call);
+    await provider().client.start({ instanceId: "inst_fb" }, call);
     await until(async () => w.seen.at(-1)?.state === InstanceState.RUNNING, "RUNNING again over the event stream");
     expect((await streams()).Opened).toBe(1);
 

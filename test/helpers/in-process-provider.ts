@@ -1,6 +1,7 @@
 // Runs ProviderService in the test process on a loopback port, with the real NomadHttp transport pointed at
 // nomadAddress (usually a dev agent). The fast path for tests of RPC families: no subprocess, no handshake.
 
+import { afterAll, beforeAll } from "vitest";
 import { NomadHttp } from "../../src/nomad/nomad-http.js";
 import { createLogger, type Logger } from "../../src/log.js";
 import { GrpcServer } from "../../src/grpc/grpc-server.js";
@@ -52,5 +53,23 @@ export async function startInProcessProvider(options: InProcessProviderOptions):
       await server.shutdown(500);
       await nomad.close();
     },
+  };
+}
+
+/**
+ * A provider for a test file: started before its tests (after the hooks registered earlier, e.g. useDevAgent's, whose
+ * agent `options` may read) and closed after them.
+ */
+export function useInProcessProvider(options: () => InProcessProviderOptions): () => InProcessProvider {
+  let provider: InProcessProvider | undefined;
+  beforeAll(async () => {
+    provider = await startInProcessProvider(options());
+  });
+  afterAll(async () => {
+    await provider?.close();
+  });
+  return () => {
+    if (!provider) throw new Error("provider not started");
+    return provider;
   };
 }
