@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { startDevAgent, type DevAgent } from "../../src/devagent/index.js";
+import { readTcpTable } from "../../src/devagent/sched/tcp-table.js";
 import { ProviderService } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 import { createProviderClient, createServiceClient, type ProviderClient } from "../../test/helpers/provider-client.js";
 
@@ -109,21 +110,5 @@ export function connectionsTo(pid: number, port: number): number {
       // fd closed meanwhile
     }
   }
-  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
-  let n = 0;
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text = "";
-    try {
-      text = readFileSync(table, "utf8");
-    } catch {
-      continue;
-    }
-    for (const row of text.split("\n").slice(1)) {
-      const cols = row.trim().split(/\s+/);
-      if (cols.length < 10) continue;
-      const remotePort = cols[2]!.split(":")[1];
-      if (remotePort === hexPort && cols[3] === "01" && inodes.has(cols[9]!)) n++;
-    }
-  }
-  return n;
+  return readTcpTable().filter((s) => s.remotePort === port && s.state === "01" && inodes.has(s.inode)).length;
 }

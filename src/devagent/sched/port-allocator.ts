@@ -1,30 +1,17 @@
 // Host ports for an allocation's group networks: reserved (static) ports as given, dynamic ports picked from Nomad's
 // default range 20000-32000 among ports neither held by another allocation of this agent nor listening on the host.
 
-import { readFileSync } from "node:fs";
 import type { AllocatedPort } from "../alloc-runtime.js";
 import type { Json } from "../state/state-store.js";
+import { readTcpTable } from "./tcp-table.js";
 
 const dynamicMin = 20000;
 const dynamicMax = 32000;
 export const hostIp = "127.0.0.1";
 
-/** Ports in LISTEN state on the host, from /proc (synchronous and cheap; empty where /proc is missing). */
+/** Ports in LISTEN state on the host (synchronous and cheap; empty where /proc is missing). */
 function hostListeningPorts(): Set<number> {
-  const ports = new Set<number>();
-  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text = "";
-    try {
-      text = readFileSync(file, "utf8");
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n").slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols[3] === "0A" && cols[1]) ports.add(parseInt(cols[1].split(":")[1] ?? "0", 16));
-    }
-  }
-  return ports;
+  return new Set(readTcpTable().filter((s) => s.state === "0A").map((s) => s.localPort));
 }
 
 export class PortConflictError extends Error {}
