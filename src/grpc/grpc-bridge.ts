@@ -61,16 +61,15 @@ export function bridgeService<S extends GenService<GenServiceMethods>>(
 }
 
 function methodDefinition(method: DescMethod): MethodDefinition<unknown, unknown> {
-  const serialize = serializerFor(method.output);
-  const streamed = method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming";
+  const responseStream = method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming";
   return {
     path: methodPath(method),
     requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
-    responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+    responseStream,
     requestSerialize: serializerFor(method.input),
     requestDeserialize: (bytes: Buffer) => decodeRequest(method, bytes),
-    // A streamed response arrives already encoded (writeAll encodes it to count its bytes).
-    responseSerialize: streamed ? (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)) : serialize,
+    // Streamed responses reach grpc-js already encoded: writeAll encodes them to count their bytes.
+    responseSerialize: responseStream ? (bytes: unknown) => bytes as Buffer : serializerFor(method.output),
     responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
     originalName: method.localName,
   };
@@ -157,10 +156,7 @@ function grpcHandler(method: DescMethod, handler: AnyHandler, options: BridgeOpt
       }) satisfies handleUnaryCall<unknown, unknown>;
     case "server_streaming":
       return ((call) => {
-        void runCall(call, "stream", method, options, async (ctx) => {
-          await writeAll(call, handler(decoded(call.request), ctx) as AsyncIterable<unknown>, serializerFor(method.output), ctx.signal);
-          call.end();
-        }, (status) => call.emit("error", status));
+        streamResponses(call, method, options, (ctx) => handler(decoded(call.request), ctx));
       }) satisfies handleServerStreamingCall<unknown, unknown>;
     case "client_streaming":
       return ((call, callback) => {
@@ -171,12 +167,22 @@ function grpcHandler(method: DescMethod, handler: AnyHandler, options: BridgeOpt
       }) satisfies handleClientStreamingCall<unknown, unknown>;
     case "bidi_streaming":
       return ((call) => {
-        void runCall(call, "stream", method, options, async (ctx) => {
-          await writeAll(call, handler(decodedAll(incoming(call, ctx.signal)), ctx) as AsyncIterable<unknown>, serializerFor(method.output), ctx.signal);
-          call.end();
-        }, (status) => call.emit("error", status));
+        streamResponses(call, method, options, (ctx) => handler(decodedAll(incoming(call, ctx.signal)), ctx));
       }) satisfies handleBidiStreamingCall<unknown, unknown>;
   }
+}
+
+/** Runs a handler whose answer is a stream: writes every response, then ends the call (or sends the failure). */
+function streamResponses(
+  call: Writable & Parameters<typeof createCallContext>[0],
+  method: DescMethod,
+  options: BridgeOptions,
+  responses: (ctx: LiveCallContext) => unknown,
+): void {
+  void runCall(call, "stream", method, options, async (ctx) => {
+    await writeAll(call, responses(ctx) as AsyncIterable<unknown>, serializerFor(method.output), ctx.signal);
+    call.end();
+  }, (status) => call.emit("error", status));
 }
 
 async function runCall(
