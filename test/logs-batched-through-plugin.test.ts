@@ -7,20 +7,11 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LogStream, type LogsResponse } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { until } from "./helpers/dev-agent.js";
-import { newInstanceId, runInstance, useObserveStack } from "./helpers/observe-stack.js";
+import { collectLogs, newInstanceId, runInstance, runNumberedInstance, useObserveStack } from "./helpers/observe-stack.js";
 import { createProviderClient } from "./helpers/provider-client.js";
 
 const stack = useObserveStack();
 const total = 20_000;
-
-async function collect(stream: AsyncIterable<LogsResponse>, max = Infinity): Promise<LogsResponse[]> {
-  const out: LogsResponse[] = [];
-  for await (const r of stream) {
-    out.push(r);
-    if (out.length >= max) break;
-  }
-  return out;
-}
 
 function linesOf(batch: LogsResponse): string[] {
   const text = Buffer.from(batch.lines).toString("utf8");
@@ -40,17 +31,12 @@ describe("Logs in batches", () => {
   let allocId = "";
 
   async function numberedReady() {
-    if (allocId) return;
-    allocId = (await runInstance(stack().agent, instance, { script: `seq 1 ${total}; echo oops >&2; exec sleep 3600` }))[0]!;
-    await until(async () => {
-      const last = await collect(stack().provider.client.logs({ instanceId: instance, tail: 1, stream: LogStream.STDOUT }));
-      return last[0]?.line === String(total);
-    }, "all numbered lines written");
+    allocId ||= await runNumberedInstance(stack(), instance, total, "echo oops >&2");
   }
 
   it("delivers every line exactly once and in order, in labelled batches within max_batch_bytes", async () => {
     await numberedReady();
-    const batches = await collect(stack().provider.client.logs({ instanceId: instance, stream: LogStream.STDOUT, maxBatchBytes: 4096 }));
+    const batches = await collectLogs(stack().provider.client.logs({ instanceId: instance, stream: LogStream.STDOUT, maxBatchBytes: 4096 }));
     expect(batches.length).toBeGreaterThan(20);
     for (const b of batches) {
       expect(b.lines.length).toBeLessThanOrEqual(4096);
@@ -59,7 +45,7 @@ describe("Logs in batches", () => {
     }
     expectNumbered(batches.flatMap(linesOf), 1, total);
     // Large batches (the transport encodes big bytes fields its own way) arrive intact; the size asked for is capped.
-    const big = await collect(stack().provider.client.logs({ instanceId: instance, stream: LogStream.STDOUT, maxBatchBytes: 1 << 30 }));
+    const big = await collectLogs(stack().provider.client.logs({ instanceId: instance, stream: LogStream.STDOUT, maxBatchBytes: 1 << 30 }));
     expect(Math.max(...big.map((b) => b.lines.length))).toBeGreaterThan(32 * 1024);
     expect(Math.max(...big.map((b) => b.lines.length))).toBeLessThanOrEqual(1 << 20);
     expectNumbered(big.flatMap(linesOf), 1, total);
@@ -67,18 +53,18 @@ describe("Logs in batches", () => {
 
   it("a new client resuming from a batch's cursor gets exactly the lines after that batch, in either mode", async () => {
     await numberedReady();
-    const first = await collect(stack().provider.client.logs({ instanceId: instance, stream: LogStream.STDOUT, maxBatchBytes: 1000 }), 7);
+    const first = await collectLogs(stack().provider.client.logs({ instanceId: instance, stream: LogStream.STDOUT, maxBatchBytes: 1000 }), 7);
     const delivered = first.flatMap(linesOf);
     expectNumbered(delivered, 1, delivered.length);
     const other = createProviderClient(stack().provider.address);
     try {
       const cursor = first.at(-1)!.cursor;
-      const batched = await collect(other.logs({ instanceId: instance, stream: LogStream.STDOUT, maxBatchBytes: 65536, cursor }));
+      const batched = await collectLogs(other.logs({ instanceId: instance, stream: LogStream.STDOUT, maxBatchBytes: 65536, cursor }));
       expectNumbered(batched.flatMap(linesOf), delivered.length + 1, total);
-      const single = await collect(other.logs({ instanceId: instance, stream: LogStream.STDOUT, cursor }), 3);
+      const single = await collectLogs(other.logs({ instanceId: instance, stream: LogStream.STDOUT, cursor }), 3);
       expectNumbered(single.map((r) => r.line), delivered.length + 1, delivered.length + 3);
       // And a single-line cursor resumes a batch client.
-      const afterSingle = await collect(other.logs({ instanceId: instance, stream: LogStream.STDOUT, maxBatchBytes: 65536, cursor: single.at(-1)!.cursor }));
+      const afterSingle = await collectLogs(other.logs({ instanceId: instance, stream: LogStream.STDOUT, maxBatchBytes: 65536, cursor: single.at(-1)!.cursor }));
       expectNumbered(afterSingle.flatMap(linesOf), delivered.length + 4, total);
     } finally {
       other.close();
@@ -87,9 +73,9 @@ describe("Logs in batches", () => {
 
   it("tail=10 gives exactly the last 10 lines; both streams come labelled", async () => {
     await numberedReady();
-    const tail = await collect(stack().provider.client.logs({ instanceId: instance, tail: 10, stream: LogStream.STDOUT, maxBatchBytes: 65536 }));
+    const tail = await collectLogs(stack().provider.client.logs({ instanceId: instance, tail: 10, stream: LogStream.STDOUT, maxBatchBytes: 65536 }));
     expectNumbered(tail.flatMap(linesOf), total - 9, total);
-    const both = await collect(stack().provider.client.logs({ instanceId: instance, tail: 1, maxBatchBytes: 65536 }));
+    const both = await collectLogs(stack().provider.client.logs({ instanceId: instance, tail: 1, maxBatchBytes: 65536 }));
     expect(both.map((b) => [b.stream, linesOf(b)]).sort()).toEqual([[LogStream.STDOUT, [String(total)]], [LogStream.STDERR, ["oops"]]].sort());
   });
 
@@ -97,7 +83,7 @@ describe("Logs in batches", () => {
     await numberedReady();
     stack().agent.faults.set({ resetStreamAfterBytes: { bytes: 40_000, pathPrefix: "/v1/client/fs/logs", once: true } });
     try {
-      const batches = await collect(stack().provider.client.logs({ instanceId: instance, stream: LogStream.STDOUT, maxBatchBytes: 8192 }));
+      const batches = await collectLogs(stack().provider.client.logs({ instanceId: instance, stream: LogStream.STDOUT, maxBatchBytes: 8192 }));
       expectNumbered(batches.flatMap(linesOf), 1, total);
     } finally {
       stack().agent.faults.clear();
@@ -108,18 +94,14 @@ describe("Logs in batches", () => {
     // ~10 MB: far more than the plugin holds for a lagging client, so its upstream read pauses and resumes many times.
     const lines = 1_400_000;
     const big = newInstanceId("big");
-    await runInstance(stack().agent, big, { script: `seq 1 ${lines}; exec sleep 3600` });
-    await until(async () => {
-      const last = await collect(stack().provider.client.logs({ instanceId: big, tail: 1, stream: LogStream.STDOUT }));
-      return last[0]?.line === String(lines);
-    }, "all lines of the large log written");
-    const batches = await collect(stack().provider.client.logs({ instanceId: big, stream: LogStream.STDOUT, maxBatchBytes: 1 << 20 }));
+    await runNumberedInstance(stack(), big, lines);
+    const batches = await collectLogs(stack().provider.client.logs({ instanceId: big, stream: LogStream.STDOUT, maxBatchBytes: 1 << 20 }));
     expectNumbered(batches.flatMap(linesOf), 1, lines);
   });
 
   it("rejects a negative max_batch_bytes with INVALID_ARGUMENT", async () => {
     await numberedReady();
-    await expect(collect(stack().provider.client.logs({ instanceId: instance, maxBatchBytes: -1 }))).rejects.toMatchObject({ code: 3 });
+    await expect(collectLogs(stack().provider.client.logs({ instanceId: instance, maxBatchBytes: -1 }))).rejects.toMatchObject({ code: 3 });
   });
 });
 

@@ -5,19 +5,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LogStream, type LogsResponse } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { until } from "./helpers/dev-agent.js";
-import { allocStatus, newInstanceId, runInstance, useObserveStack } from "./helpers/observe-stack.js";
+import { allocStatus, collectLogs, newInstanceId, runInstance, runNumberedInstance, useObserveStack } from "./helpers/observe-stack.js";
 
 const stack = useObserveStack();
 const total = 100_000;
-
-async function collect(stream: AsyncIterable<LogsResponse>, max = Infinity): Promise<LogsResponse[]> {
-  const out: LogsResponse[] = [];
-  for await (const r of stream) {
-    out.push(r);
-    if (out.length >= max) break;
-  }
-  return out;
-}
 
 function expectNumbered(lines: LogsResponse[], from: number, to: number): void {
   expect(lines.length).toBe(to - from + 1);
@@ -31,19 +22,13 @@ describe("Logs through the plugin", () => {
   let allocId = "";
 
   async function numberedReady() {
-    if (allocId) return;
-    allocId = (await runInstance(stack().agent, instance, { script: `seq 1 ${total}; echo oops >&2; exec sleep 3600` }))[0]!;
-    // Wait until the task has written everything (the last line is there).
-    await until(async () => {
-      const last = await collect(stack().provider.client.logs({ instanceId: instance, tail: 1, stream: LogStream.STDOUT }));
-      return last[0]?.line === String(total);
-    }, "all numbered lines written");
+    allocId ||= await runNumberedInstance(stack(), instance, total, "echo oops >&2");
   }
 
   // 100,000 gRPC messages: grpc-js alone needs seconds for that many in one process on a loaded two-core machine.
   it("returns all 100,000 numbered lines in order, none missing, labelled with allocation, service and stream", { timeout: 180_000 }, async () => {
     await numberedReady();
-    const lines = await collect(stack().provider.client.logs({ instanceId: instance, stream: LogStream.STDOUT }));
+    const lines = await collectLogs(stack().provider.client.logs({ instanceId: instance, stream: LogStream.STDOUT }));
     expectNumbered(lines, 1, total);
     expect(new Set(lines.map((l) => l.allocId))).toEqual(new Set([allocId]));
     expect(lines.every((l) => l.serviceName === "app" && l.stream === LogStream.STDOUT && l.timestamp)).toBe(true);
@@ -51,26 +36,26 @@ describe("Logs through the plugin", () => {
 
   it("tail=10 returns exactly the last 10 lines", async () => {
     await numberedReady();
-    const lines = await collect(stack().provider.client.logs({ instanceId: instance, tail: 10, stream: LogStream.STDOUT }));
+    const lines = await collectLogs(stack().provider.client.logs({ instanceId: instance, tail: 10, stream: LogStream.STDOUT }));
     expectNumbered(lines, total - 9, total);
   });
 
   it("reads stdout and stderr together, or stderr alone", async () => {
     await numberedReady();
-    const both = await collect(stack().provider.client.logs({ instanceId: instance, tail: 1 }));
+    const both = await collectLogs(stack().provider.client.logs({ instanceId: instance, tail: 1 }));
     expect(both.map((l) => [l.stream, l.line]).sort()).toEqual([
       [LogStream.STDOUT, String(total)],
       [LogStream.STDERR, "oops"],
     ].sort());
-    const err = await collect(stack().provider.client.logs({ instanceId: instance, stream: LogStream.STDERR }));
+    const err = await collectLogs(stack().provider.client.logs({ instanceId: instance, stream: LogStream.STDERR }));
     expect(err.map((l) => l.line)).toEqual(["oops"]);
   });
 
   it("rejects a malformed cursor and an unknown service with INVALID_ARGUMENT, a missing instance with NOT_FOUND", async () => {
     await numberedReady();
-    await expect(collect(stack().provider.client.logs({ instanceId: instance, cursor: "garbage!" }))).rejects.toMatchObject({ code: 3 });
-    await expect(collect(stack().provider.client.logs({ instanceId: instance, serviceName: "nope" }))).rejects.toMatchObject({ code: 3 });
-    await expect(collect(stack().provider.client.logs({ instanceId: "does-not-exist" }))).rejects.toMatchObject({ code: 5 });
+    await expect(collectLogs(stack().provider.client.logs({ instanceId: instance, cursor: "garbage!" }))).rejects.toMatchObject({ code: 3 });
+    await expect(collectLogs(stack().provider.client.logs({ instanceId: instance, serviceName: "nope" }))).rejects.toMatchObject({ code: 3 });
+    await expect(collectLogs(stack().provider.client.logs({ instanceId: "does-not-exist" }))).rejects.toMatchObject({ code: 5 });
   });
 });
 
@@ -82,18 +67,18 @@ describe("Logs resume", () => {
   async function linesReady() {
     if (ready) return;
     await runInstance(stack().agent, instance, { script: `seq 1 ${count}; exec sleep 3600` });
-    await until(async () => (await collect(stack().provider.client.logs({ instanceId: instance, tail: 1, stream: LogStream.STDOUT })))[0]?.line === String(count), "all lines written");
+    await until(async () => (await collectLogs(stack().provider.client.logs({ instanceId: instance, tail: 1, stream: LogStream.STDOUT })))[0]?.line === String(count), "all lines written");
     ready = true;
   }
 
   it("a new client resuming from a cursor gets every later line exactly once", async () => {
     await linesReady();
-    const first = await collect(stack().provider.client.logs({ instanceId: instance }), 12_345);
+    const first = await collectLogs(stack().provider.client.logs({ instanceId: instance }), 12_345);
     expectNumbered(first, 1, 12_345);
     const { createProviderClient } = await import("./helpers/provider-client.js");
     const other = createProviderClient(stack().provider.address);
     try {
-      const rest = await collect(other.logs({ instanceId: instance, cursor: first.at(-1)!.cursor }));
+      const rest = await collectLogs(other.logs({ instanceId: instance, cursor: first.at(-1)!.cursor }));
       expectNumbered(rest, 12_346, count);
     } finally {
       other.close();
@@ -104,9 +89,9 @@ describe("Logs resume", () => {
     await linesReady();
     stack().agent.faults.set({ resetStreamAfterBytes: { bytes: 40_000, pathPrefix: "/v1/client/fs/logs", once: true } });
     try {
-      expectNumbered(await collect(stack().provider.client.logs({ instanceId: instance, stream: LogStream.STDOUT })), 1, count);
+      expectNumbered(await collectLogs(stack().provider.client.logs({ instanceId: instance, stream: LogStream.STDOUT })), 1, count);
       stack().agent.faults.set({ truncateFrame: { pathPrefix: "/v1/client/fs/logs", once: true } });
-      expectNumbered(await collect(stack().provider.client.logs({ instanceId: instance, stream: LogStream.STDOUT })), 1, count);
+      expectNumbered(await collectLogs(stack().provider.client.logs({ instanceId: instance, stream: LogStream.STDOUT })), 1, count);
     } finally {
       stack().agent.faults.clear();
     }
@@ -167,10 +152,10 @@ describe("Logs follow", () => {
   it("since drops lines observed before it; a past since filters nothing", async () => {
     const instance = newInstanceId("since");
     await runInstance(stack().agent, instance, { script: "seq 1 5; exec sleep 3600" });
-    await until(async () => (await collect(stack().provider.client.logs({ instanceId: instance, tail: 1 })))[0]?.line === "5", "lines written");
+    await until(async () => (await collectLogs(stack().provider.client.logs({ instanceId: instance, tail: 1 })))[0]?.line === "5", "lines written");
     const past = { seconds: BigInt(Math.floor(Date.now() / 1000) - 3600), nanos: 0 };
     const future = { seconds: BigInt(Math.floor(Date.now() / 1000) + 3600), nanos: 0 };
-    expect((await collect(stack().provider.client.logs({ instanceId: instance, since: past }))).map((r) => r.line)).toEqual(["1", "2", "3", "4", "5"]);
-    expect(await collect(stack().provider.client.logs({ instanceId: instance, since: future }))).toEqual([]);
+    expect((await collectLogs(stack().provider.client.logs({ instanceId: instance, since: past }))).map((r) => r.line)).toEqual(["1", "2", "3", "4", "5"]);
+    expect(await collectLogs(stack().provider.client.logs({ instanceId: instance, since: future }))).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll } from "vitest";
 import { startDevAgent, type DevAgent } from "../../src/devagent/index.js";
 import { execFamily, logsFamily } from "../../src/provider/observe-family.js";
 import { startInProcessProvider, type InProcessProvider } from "./in-process-provider.js";
+import { LogStream, type LogsResponse } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 import { api, until } from "./dev-agent.js";
 
 export interface ObserveStack {
@@ -81,4 +82,27 @@ export async function allocStatus(agent: DevAgent, allocId: string): Promise<str
 
 export async function stopInstance(agent: DevAgent, instanceId: string): Promise<void> {
   await api(agent, "DELETE", `/v1/job/cp-${instanceId}?purge=true`);
+}
+
+/** The responses of a Logs stream, all of them or the first `max` (then the call is cancelled). */
+export async function collectLogs(stream: AsyncIterable<LogsResponse>, max = Infinity): Promise<LogsResponse[]> {
+  const out: LogsResponse[] = [];
+  for await (const r of stream) {
+    out.push(r);
+    if (out.length >= max) break;
+  }
+  return out;
+}
+
+/**
+ * Runs an instance whose task prints the numbers 1 to `lines` on stdout (then runs `then`, by default nothing, and
+ * sleeps), and waits until the last number can be read through Logs. Resolves with the allocation's ID.
+ */
+export async function runNumberedInstance(stack: ObserveStack, instanceId: string, lines: number, then = ""): Promise<string> {
+  const [allocId] = await runInstance(stack.agent, instanceId, { script: `seq 1 ${lines}; ${then ? `${then}; ` : ""}exec sleep 3600` });
+  await until(async () => {
+    const last = await collectLogs(stack.provider.client.logs({ instanceId, tail: 1, stream: LogStream.STDOUT }));
+    return last[0]?.line === String(lines);
+  }, `all ${lines} numbered lines written`);
+  return allocId!;
 }
