@@ -5,21 +5,12 @@
 // that comes back down once idle (within 50 MB of idle, or below half way from the peak; V8 hands memory back after
 // some idle seconds, so it waits up to 90 s), i.e. no growth per request.
 import { setMaxListeners } from "node:events";
-import { agentEntry, loadKit, pluginEntry } from "./kit/load-kit.mjs";
+import { agentEntry, loadKit, pluginEntry, pollUntil } from "./kit/load-kit.mjs";
 
 const unaryConcurrency = 500;
 const streamPairs = 100;
 const seconds = Number(process.env.LOAD_SECONDS ?? 60);
 const mb = (b) => (b / 2 ** 20).toFixed(0);
-
-async function pollUntil(probe, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 export async function run() {
   const kit = await loadKit("reliability-kit");

@@ -2,19 +2,10 @@
 // the plugin's RSS (target < 300 MB) and the upstream connections it holds (target: proportional to allocations —
 // one shared follow per allocation and stream, plus one allocation watch — not to the 1,000 streams). Ratios are
 // against the same plugin idle in the same run.
-import { loadKit, pluginEntry } from "./kit/load-kit.mjs";
+import { loadKit, pluginEntry, pollUntil } from "./kit/load-kit.mjs";
 
 const streams = 1000;
 const allocations = 2;
-
-async function pollUntil(probe, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 export async function run() {
   const kit = await loadKit("observe-kit");

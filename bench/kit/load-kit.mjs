@@ -33,3 +33,13 @@ async function bundle(name) {
 
 export const pluginEntry = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
 export const agentEntry = fileURLToPath(new URL("../../dist/devagent.js", import.meta.url));
+
+/** Calls `probe` every 250 ms until it returns something truthy or `timeoutMs` passes; resolves with its last answer. */
+export async function pollUntil(probe, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
