@@ -1,6 +1,6 @@
 // Bundles a TypeScript kit of bench/kit/ (what the plain .mjs benchmarks need from the sources: the dev agent, the gRPC
 // client, ...) with esbuild at run time, once per process. Lives in bench/kit/ so bench/run.mjs does not take it for a
-// benchmark.
+// benchmark. Also holds the small plain-JS pieces several benchmarks share (entry paths, pollUntil).
 import { build } from "esbuild";
 import { mkdirSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
