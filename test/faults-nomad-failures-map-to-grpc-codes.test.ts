@@ -23,9 +23,7 @@ import { lifecycleFamily } from "../src/provider/lifecycle-family.js";
 import { logsFamily } from "../src/provider/observe-family.js";
 import { api, until } from "./helpers/dev-agent.js";
 import { startInProcessProvider, type InProcessProvider } from "./helpers/in-process-provider.js";
-import { ProviderService } from "../gen/ctrlplane/provider/v1/provider_pb.js";
-import { createServiceClient } from "./helpers/provider-client.js";
-import { refusingAddress, startPluginProcess } from "./helpers/plugin-process.js";
+import { refusingAddress, startPluginProcess, providerClientOf } from "./helpers/plugin-process.js";
 import { openServerConnections, portOf } from "./helpers/tcp-connections.js";
 
 // The handlers under test whether or not their family is registered in the binary yet.
@@ -92,7 +90,7 @@ describe("Nomad down when the plugin process starts", () => {
   it("still handshakes and serves; HealthCheck turns healthy once Nomad comes up", async () => {
     const address = await refusingAddress();
     const plugin = await startPluginProcess({ env: { CP_NOMAD_ADDRESS: address } });
-    const client = createServiceClient(ProviderService, plugin.target, plugin.credentials, plugin.channelOptions);
+    const client = providerClientOf(plugin);
     let agent: DevAgent | undefined;
     try {
       expect((await client.healthCheck({})).healthy).toBe(false);

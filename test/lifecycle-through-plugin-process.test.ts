@@ -2,10 +2,10 @@
 // handshake), against the dev agent: Capabilities, Provision, Status, Stop, Deprovision.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ProviderService, InstanceState } from "../gen/ctrlplane/provider/v1/provider_pb.js";
+import { InstanceState } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { useDevAgent } from "./helpers/dev-agent.js";
-import { startPluginProcess, type PluginProcess } from "./helpers/plugin-process.js";
-import { createServiceClient, type ProviderClient } from "./helpers/provider-client.js";
+import { startPluginProcess, type PluginProcess, providerClientOf } from "./helpers/plugin-process.js";
+import type { ProviderClient } from "./helpers/provider-client.js";
 import { fetchWhenUp, threeServiceRequest } from "./helpers/lifecycle-fixtures.js";
 
 const agent = useDevAgent();
@@ -15,7 +15,7 @@ const call = { deadlineMs: 20_000 };
 
 beforeAll(async () => {
   plugin = await startPluginProcess({ env: { CP_NOMAD_ADDRESS: agent().address } });
-  client = createServiceClient(ProviderService, plugin.target, plugin.credentials, plugin.channelOptions) as ProviderClient;
+  client = providerClientOf(plugin);
 });
 afterAll(async () => {
   client?.close();

@@ -9,10 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { status as GrpcStatus } from "@grpc/grpc-js";
-import { ProviderService } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { startDevAgent, type DevAgent } from "../src/devagent/index.js";
-import { createServiceClient } from "./helpers/provider-client.js";
-import { startPluginProcess } from "./helpers/plugin-process.js";
+import { startPluginProcess, providerClientOf } from "./helpers/plugin-process.js";
 
 let dir: string;
 const file = (name: string) => join(dir, name);
@@ -49,7 +47,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** HealthCheck and Status of a missing instance through a plugin process started with `env`. */
 async function probe(env: Record<string, string>): Promise<{ healthy: boolean; message: string; statusCode: number }> {
   const plugin = await startPluginProcess({ env });
-  const client = createServiceClient(ProviderService, plugin.target, plugin.credentials, plugin.channelOptions);
+  const client = providerClientOf(plugin);
   try {
     const health = await client.healthCheck({});
     const statusCode = await client.status({ instanceId: "inst_tls" }).then(

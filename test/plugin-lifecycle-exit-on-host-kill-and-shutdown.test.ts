@@ -6,9 +6,8 @@ import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { GRPCController } from "../gen/plugin/grpc_controller_pb.js";
-import { ProviderService } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { createServiceClient } from "./helpers/provider-client.js";
-import { hostEnv, pluginEntry, startPluginProcess } from "./helpers/plugin-process.js";
+import { hostEnv, pluginEntry, startPluginProcess, providerClientOf } from "./helpers/plugin-process.js";
 import { until, withDevAgent } from "./helpers/dev-agent.js";
 import { openServerConnections, portOf } from "./helpers/tcp-connections.js";
 
@@ -52,7 +51,7 @@ describe("plugin exit", () => {
   it("finishes an in-flight Status on Shutdown, then exits 0 within 2 s", async () => {
     await withDevAgent(async (agent) => {
       const plugin = await startPluginProcess({ env: { CP_NOMAD_ADDRESS: agent.address } });
-      const provider = createServiceClient(ProviderService, plugin.target, plugin.credentials, plugin.channelOptions);
+      const provider = providerClientOf(plugin);
       const controller = createServiceClient(GRPCController, plugin.target, plugin.credentials, plugin.channelOptions);
       try {
         // Nothing has talked to Nomad yet, so the first connection the agent sees is the Status call's.

@@ -7,10 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { status as GrpcStatus } from "@grpc/grpc-js";
-import { InstanceState, ProviderService, ServiceRole } from "../gen/ctrlplane/provider/v1/provider_pb.js";
+import { InstanceState, ServiceRole } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { api, until, useDevAgent } from "./helpers/dev-agent.js";
-import { startPluginProcess, type PluginProcess } from "./helpers/plugin-process.js";
-import { createServiceClient, type ProviderClient } from "./helpers/provider-client.js";
+import { startPluginProcess, type PluginProcess, providerClientOf } from "./helpers/plugin-process.js";
+import type { ProviderClient } from "./helpers/provider-client.js";
 import { grpcCode } from "./helpers/lifecycle-fixtures.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "secrets-e2e-"));
@@ -24,7 +24,7 @@ const token = "tok-9b2e-unique-token-value";
 
 beforeAll(async () => {
   plugin = await startPluginProcess({ env: { CP_NOMAD_ADDRESS: agent().address, CP_NOMAD_LOG_LEVEL: "debug" } });
-  client = createServiceClient(ProviderService, plugin.target, plugin.credentials, plugin.channelOptions) as ProviderClient;
+  client = providerClientOf(plugin);
 });
 afterAll(async () => {
   client?.close();

@@ -4,10 +4,10 @@
 
 import { setMaxListeners } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InstanceState, ProviderService, ServiceRole, type InstanceStatus } from "../gen/ctrlplane/provider/v1/provider_pb.js";
+import { InstanceState, ServiceRole, type InstanceStatus } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { api, until, useDevAgent } from "./helpers/dev-agent.js";
-import { startPluginProcess, type PluginProcess } from "./helpers/plugin-process.js";
-import { createServiceClient, type ProviderClient } from "./helpers/provider-client.js";
+import { startPluginProcess, type PluginProcess, providerClientOf } from "./helpers/plugin-process.js";
+import type { ProviderClient } from "./helpers/provider-client.js";
 
 const agent = useDevAgent();
 let plugin: PluginProcess;
@@ -16,7 +16,7 @@ const call = { deadlineMs: 20_000 };
 
 beforeAll(async () => {
   plugin = await startPluginProcess({ env: { CP_NOMAD_ADDRESS: agent().address } });
-  client = createServiceClient(ProviderService, plugin.target, plugin.credentials, plugin.channelOptions) as ProviderClient;
+  client = providerClientOf(plugin);
 });
 afterAll(async () => {
   client?.close();

@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createServer } from "node:net";
 import { credentials, type ChannelCredentials } from "@grpc/grpc-js";
+import { ProviderService } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
+import { createServiceClient, type ProviderClient } from "./provider-client.js";
 
 export const pluginEntry = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
 
@@ -218,4 +220,9 @@ export async function startStandaloneProcess(options: { args?: string[]; env?: R
     throw err;
   });
   return { child, address, stdout: () => stdout, stderr: () => stderr, exited, kill };
+}
+
+/** A ProviderService client over the plugin's own transport: its socket, the host's AutoMTLS credentials, its options. */
+export function providerClientOf(plugin: PluginProcess): ProviderClient {
+  return createServiceClient(ProviderService, plugin.target, plugin.credentials, plugin.channelOptions) as ProviderClient;
 }
