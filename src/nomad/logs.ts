@@ -283,7 +283,6 @@ async function* plainAttempt(
 ): AsyncGenerator<LogChunk> {
   let off = position.off;
   for await (const data of opened ?? streamLogBody(nomad, allocId, { ...o, follow: false, origin: "start", offset: off }, true)) {
-    if (data.length === 0) continue;
     const take = Math.min(data.length, until - off);
     if (take <= 0) return;
     const start = off;
