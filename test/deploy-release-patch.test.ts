@@ -7,7 +7,7 @@ import { patchJobForRelease } from "../src/provider/release-patch.js";
 import type { Job } from "../src/nomad/types.js";
 import { Code, ProviderError } from "../src/errors.js";
 
-const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../../shared/nomad-fixtures/${name}`, import.meta.url), "utf8"));
+const fixture = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/nomad/${name}`, import.meta.url), "utf8"));
 /** GET /v1/job/:id sample: group "cache" with an init task and "redis" (env foo/baz, a tcp check), job Meta foo/baz. */
 const job: Job = fixture("GET_v1_job_ID.response.json");
 /** A real stored version: group Networks with port "db" -> 6379, redis Config.ports ["db"]. */

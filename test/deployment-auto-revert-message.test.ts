@@ -4,7 +4,7 @@ import { autoRevertNotice, deploymentMessage, rollbackVersion } from "../src/pro
 import { canariesReady, awaitingPromotion } from "../src/provider/deployment-follow.js";
 import type { Deployment, Job } from "../src/nomad/types.js";
 
-const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../../shared/nomad-fixtures/${name}`, import.meta.url), "utf8"));
+const fixture = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/nomad/${name}`, import.meta.url), "utf8"));
 const latest: Deployment = fixture("GET_v1_job_ID_deployment.response.json");
 const read: Deployment = fixture("GET_v1_deployment_ID.response.json");
 const stored: Job = fixture("GET_v1_job_ID_versions.response.json").Versions[0];

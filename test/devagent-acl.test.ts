@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
 import { api, withDevAgent } from "./helpers/dev-agent.js";
 
-const denied = readFileSync(new URL("../../shared/nomad-fixtures/GET_v1_nodes.403.txt", import.meta.url), "utf8");
+const denied = readFileSync(new URL("./fixtures/nomad/GET_v1_nodes.403.txt", import.meta.url), "utf8");
 
 it("refuses requests without the management token", () =>
   withDevAgent(

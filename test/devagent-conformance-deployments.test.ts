@@ -1,5 +1,5 @@
 // The dev agent's deployment-related answers from a real canary rollout, compared with the recorded Nomad answers
-// (../shared/nomad-fixtures): GET /v1/deployment/:id, GET /v1/job/:id/deployment, GET /v1/job/:id/versions and the
+// (test/fixtures/nomad): GET /v1/deployment/:id, GET /v1/job/:id/deployment, GET /v1/job/:id/versions and the
 // POST promote / revert / scale / fail answers. The recordings are documentation samples that leave some fields out,
 // so besides "every recorded key, same JSON type" the key sets are compared exactly with Nomad 1.6's structs
 // (nomad/structs/structs.go @ a4cc76bd: Deployment, DeploymentState, DeploymentUpdateResponse, JobRegisterResponse
@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { api, shJob, until, useDevAgent } from "./helpers/dev-agent.js";
 import { shapeDiff } from "./helpers/json-shape.js";
 
-const fixtureJson = (name: string) => JSON.parse(readFileSync(new URL(`../../shared/nomad-fixtures/${name}`, import.meta.url), "utf8"));
+const fixtureJson = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/nomad/${name}`, import.meta.url), "utf8"));
 const sorted = (o: object) => Object.keys(o).sort();
 
 const deploymentKeys = ["ID", "Namespace", "JobID", "JobVersion", "JobModifyIndex", "JobSpecModifyIndex", "JobCreateIndex", "IsMultiregion", "TaskGroups", "Status", "StatusDescription", "EvalPriority", "CreateIndex", "ModifyIndex"].sort();

@@ -1,11 +1,11 @@
-// The dev agent answers with the shapes of real Nomad (recorded in ../shared/nomad-fixtures): every key the fixture
+// The dev agent answers with the shapes of real Nomad (recorded in test/fixtures/nomad): every key the fixture
 // has, with the same JSON type, recursively; status codes and error bodies byte for byte.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { api, shJob, until, useDevAgent } from "./helpers/dev-agent.js";
 import { kind, shapeDiff } from "./helpers/json-shape.js";
 
-const fixture = (name: string) => readFileSync(new URL(`../../shared/nomad-fixtures/${name}`, import.meta.url), "utf8");
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/nomad/${name}`, import.meta.url), "utf8");
 const fixtureJson = (name: string) => JSON.parse(fixture(name));
 
 describe("dev agent conformance with recorded Nomad answers", () => {

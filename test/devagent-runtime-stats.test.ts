@@ -4,7 +4,7 @@ import { serveEndpoints } from "./devagent-runtime-endpoints-harness.js";
 import { cleanupAll, makeRunner, rawTask, waitFor } from "./devagent-runtime-harness.js";
 
 const fixture = JSON.parse(
-  readFileSync(new URL("../../shared/nomad-fixtures/GET_v1_client_allocation_ID_stats.response.json", import.meta.url), "utf8"),
+  readFileSync(new URL("./fixtures/nomad/GET_v1_client_allocation_ID_stats.response.json", import.meta.url), "utf8"),
 ) as Record<string, any>;
 
 const closers: (() => Promise<void>)[] = [];

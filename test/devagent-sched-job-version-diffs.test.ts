@@ -8,7 +8,7 @@ import { expect, it } from "vitest";
 import { api, shJob, useDevAgent } from "./helpers/dev-agent.js";
 
 const agent = useDevAgent();
-const fixture = JSON.parse(readFileSync(new URL("../../shared/nomad-fixtures/GET_v1_job_ID_versions.response.json", import.meta.url), "utf8"));
+const fixture = JSON.parse(readFileSync(new URL("./fixtures/nomad/GET_v1_job_ID_versions.response.json", import.meta.url), "utf8"));
 
 const jobDiffKeys = ["Fields", "ID", "Objects", "TaskGroups", "Type"];
 const groupDiffKeys = ["Fields", "Name", "Objects", "Tasks", "Type", "Updates"];

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { closeStdinMessage, decodeExecMessage, encodeResize, encodeStdin, errorFromClose } from "../src/nomad/exec-session.js";
 import { Code } from "../src/errors.js";
 
-const frames = readFileSync(new URL("../../shared/nomad-fixtures/WS_v1_client_allocation_ID_exec.frames.txt", import.meta.url), "utf8");
+const frames = readFileSync(new URL("./fixtures/nomad/WS_v1_client_allocation_ID_exec.frames.txt", import.meta.url), "utf8");
 
 describe("Nomad exec WebSocket messages", () => {
   it("decodes the documented sample stdout frame", () => {

@@ -8,7 +8,7 @@ import { startInProcessProvider, type InProcessProvider } from "./helpers/in-pro
 import { refusingAddress } from "./helpers/plugin-process.js";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 
-const fixture = (name: string) => readFileSync(new URL(`../../shared/nomad-fixtures/${name}`, import.meta.url), "utf8");
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/nomad/${name}`, import.meta.url), "utf8");
 
 let provider: InProcessProvider | undefined;
 let agent: FakeAgent | undefined;

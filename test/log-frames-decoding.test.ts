@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { LogFrameDecoder, decodeLogFrames, isHeartbeat, type LogFrame } from "../src/nomad/log-frames.js";
 import { ProviderError, Code } from "../src/errors.js";
 
-const wire = readFileSync(new URL("../../shared/nomad-fixtures/GET_v1_client_fs_logs_ID.wire.derived.txt", import.meta.url));
+const wire = readFileSync(new URL("./fixtures/nomad/GET_v1_client_fs_logs_ID.wire.derived.txt", import.meta.url));
 
 function decodeAll(chunks: Buffer[]): LogFrame[] {
   const d = new LogFrameDecoder();

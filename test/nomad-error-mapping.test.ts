@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { Code } from "../src/errors.js";
 import { errorFromNetwork, errorFromStatus } from "../src/nomad/nomad-error.js";
 
-const fixture = (name: string) => readFileSync(new URL(`../../shared/nomad-fixtures/${name}`, import.meta.url), "utf8");
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/nomad/${name}`, import.meta.url), "utf8");
 
 describe("Nomad HTTP answers become one error type with a gRPC-mappable code", () => {
   it("maps the recorded 404 and 403 bodies", () => {

@@ -5,7 +5,7 @@ import type { AllocResourceUsage } from "../src/nomad/allocation-stats.js";
 import type { Allocation } from "../src/nomad/types.js";
 
 const fixture = JSON.parse(
-  readFileSync(new URL("../../shared/nomad-fixtures/GET_v1_client_allocation_ID_stats.response.json", import.meta.url), "utf8"),
+  readFileSync(new URL("./fixtures/nomad/GET_v1_client_allocation_ID_stats.response.json", import.meta.url), "utf8"),
 ) as AllocResourceUsage;
 
 describe("Resources aggregation", () => {

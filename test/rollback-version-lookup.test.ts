@@ -5,7 +5,7 @@ import type { Job } from "../src/nomad/types.js";
 import { Code } from "../src/errors.js";
 
 const stored: Job = JSON.parse(
-  readFileSync(new URL("../../shared/nomad-fixtures/GET_v1_job_ID_versions.response.json", import.meta.url), "utf8"),
+  readFileSync(new URL("./fixtures/nomad/GET_v1_job_ID_versions.response.json", import.meta.url), "utf8"),
 ).Versions[0];
 
 /** The retained history of a job whose versions 3..8 carry releases (newest first, as Nomad lists them). */

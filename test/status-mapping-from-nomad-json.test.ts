@@ -6,7 +6,7 @@ import { instanceStatusFrom } from "../src/provider/status.js";
 import type { AllocListStub, Allocation, Job, TaskState } from "../src/nomad/types.js";
 
 const fixture = <T>(name: string): T =>
-  JSON.parse(readFileSync(new URL(`../../shared/nomad-fixtures/${name}`, import.meta.url), "utf8")) as T;
+  JSON.parse(readFileSync(new URL(`./fixtures/nomad/${name}`, import.meta.url), "utf8")) as T;
 
 const nodeAllocs = fixture<Allocation[]>("GET_v1_node_ID_allocations.capture.json");
 
