@@ -1,8 +1,9 @@
 // Bundles the entry points with esbuild into dist/ (one file each, ESM, Node 20). Shipping bundled JavaScript keeps
 // plugin start-up short: no TypeScript loader and few module resolutions at run time.
 import { build } from "esbuild";
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { thirdPartyNotices } from "./third-party-notices.mjs";
 
 const entries = {
   main: "src/main.ts",
@@ -32,6 +33,10 @@ const result = await build({
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 });
 
+// dist/main.js is the `nomad-provider` command (src/main.ts starts with a #! line, which esbuild keeps): a go-plugin
+// host may exec it directly.
+chmodSync("dist/main.js", 0o755);
+
 // Chunk names carry content hashes, so every change leaves the previous build's chunks behind: keep only this build's.
 const produced = new Set(Object.keys(result.metafile.outputs).map((file) => relative("dist/chunks", file)));
 if (existsSync("dist/chunks")) {
@@ -39,3 +44,6 @@ if (existsSync("dist/chunks")) {
     if (!produced.has(file)) rmSync(join("dist/chunks", file), { force: true });
   }
 }
+
+// The bundle carries code of the packages it inlines: ship their licences with it (legalComments are dropped above).
+writeFileSync("dist/THIRD-PARTY-NOTICES.txt", thirdPartyNotices(Object.keys(result.metafile.inputs)));

@@ -76,6 +76,7 @@ const flagOptions = {
   "auth-token": { type: "string" },
   "dev-agent": { type: "boolean" },
   help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
 } as const;
 
 export const usage = `Usage: nomad-provider [flags]
@@ -89,7 +90,14 @@ Nomad: --nomad-address, --nomad-token, --nomad-region, --nomad-namespace, --noma
   --nomad-cacert, --nomad-client-cert, --nomad-client-key, --nomad-tls-server-name, --nomad-skip-verify,
   --cpu-mhz-per-core, --log-level; or CP_NOMAD_* / NOMAD_* environment variables.
 Plugin: --magic-cookie-key, --magic-cookie-value (default ${defaultMagicCookieKey}=${defaultMagicCookieValue}).
+  --version                      print the version; --help, -h: this text
 `;
+
+/** --help or --version, read from the flags alone so that they answer whatever the environment holds. */
+export function cliRequest(argv: readonly string[]): "help" | "version" | undefined {
+  const flags = parseFlags(argv);
+  return flags.help ? "help" : flags.version ? "version" : undefined;
+}
 
 type Flags = { [K in keyof typeof flagOptions]?: (typeof flagOptions)[K]["type"] extends "boolean" ? boolean : string };
 
@@ -147,12 +155,23 @@ export function loadConfig({ argv, env, readFile = (p) => readFileSync(p, "utf8"
 function parseFlags(argv: readonly string[]): Flags {
   try {
     const { values, positionals } = parseArgs({ args: [...argv], options: flagOptions, strict: true, allowPositionals: true });
-    if (positionals.length > 0) throw new ConfigError(positionals[0]!, "unexpected argument (see --help)");
+    if (positionals.length > 0) throw new ConfigError(positionals[0]!, "unexpected argument (see nomad-provider --help)");
     return values as Flags;
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError("flags", `${(err as Error).message} (see --help)`);
+    throw flagError(err as Error & { code?: string });
   }
+}
+
+/** node:util parseArgs' errors in our words: the flag at fault first, then the way to the list of flags. */
+function flagError(err: Error & { code?: string }): ConfigError {
+  const flag = /'(-[^' ]+)/.exec(err.message)?.[1] ?? "flags";
+  if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") return new ConfigError(flag, "unknown flag (nomad-provider --help lists them)");
+  if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && /argument missing/.test(err.message)) {
+    return new ConfigError(flag, "needs a value (see nomad-provider --help)");
+  }
+  if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") return new ConfigError(flag, "takes no value (see nomad-provider --help)");
+  return new ConfigError("flags", `${err.message} (see nomad-provider --help)`);
 }
 
 function nomadAddress(source: Source | undefined): string {

@@ -1,10 +1,11 @@
+#!/usr/bin/env node
 // The nomad-provider binary. Launched by a ctrlplane host (go-plugin) it handshakes and serves over a unix socket;
 // with --listen it serves directly. stdout carries the handshake line and nothing else, in every mode.
 // Static imports stay limited to node built-ins and small modules: the gRPC stack and the provider are loaded
 // with import() once the handshake line is out (bench/startup.mjs measures why).
 
 import packageJson from "../package.json" with { type: "json" };
-import { ConfigError, loadConfig, usage, type Config } from "./config.js";
+import { cliRequest, ConfigError, loadConfig, usage, type Config } from "./config.js";
 import { Code, ProviderError } from "./errors.js";
 import { fixHeapGrowingFactor } from "./heap-growth.js";
 import { createLogger } from "./log.js";
@@ -21,14 +22,16 @@ console.info = console.error;
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
   let config: Config;
   try {
+    // Asked for, --help and --version are the answer (on stdout, exit 0); nothing starts.
+    const request = cliRequest(argv);
+    if (request) {
+      process.stdout.write(request === "help" ? usage : `nomad-provider ${packageJson.version}\n`);
+      process.exit(0);
+    }
     config = loadConfig({ argv, env });
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
-  }
-  if (config.help) {
-    process.stderr.write(usage);
-    process.exit(0);
   }
   const log = createLogger({ level: config.logLevel });
   const version = packageJson.version;
