@@ -12,7 +12,7 @@ import { Client, credentials } from "@grpc/grpc-js";
 const plugin = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 const runs = 7;
 
-function hostCertificate() {
+export function hostCertificate() {
   const dir = mkdtempSync(join(tmpdir(), "bench-cert-"));
   try {
     execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521", "-nodes", "-days", "1",
@@ -45,9 +45,14 @@ function healthCheck(line, host) {
 
 /** ms from spawn until the child exits, prints its handshake line, or (host given) answers a health check. */
 function time(args, env, untilLine, host) {
+  return timeCommand(process.execPath, args, env, untilLine, host);
+}
+
+/** time() for any program: `command` is spawned with `args`. */
+export function timeCommand(command, args, env, untilLine, host) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "ignore"] });
+    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "ignore"] });
     const done = () => resolve(Number(process.hrtime.bigint() - started) / 1e6);
     if (untilLine) {
       child.stdout.setEncoding("utf8").once("data", (line) => {
@@ -61,7 +66,7 @@ function time(args, env, untilLine, host) {
   });
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function run() {
   const host = hostCertificate();

@@ -1,6 +1,6 @@
 // Builds the interop programs (the Go go-plugin host, the Python stubs) from Debian's toolchain into
-// $TMPDIR/nomad-provider-interop, keyed by a hash of their inputs so a later run reuses them. A missing tool fails loudly: CI always installs them
-// with .ci/install-interop-deps, so a missing tool is a broken setup, never a reason to skip.
+// $TMPDIR/nomad-provider-interop, keyed by a hash of their inputs so a later run reuses them. A missing tool fails
+// loudly (interop-toolchain.ts): outside CI vitest.config.ts leaves such tests out before they get here.
 
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { requireToolchain } from "./interop-toolchain.js";
 
 const run = promisify(execFile);
 
@@ -17,18 +18,6 @@ const interopDir = join(repoRoot, "test/interop");
 const proto = join(repoRoot, "proto/ctrlplane/provider/v1/provider.proto");
 // Outside the work tree, so a fresh clone on the same machine (CI after a session) reuses builds and Go's cache.
 const cacheDir = join(tmpdir(), "nomad-provider-interop");
-
-/** Fails with the one fix when a tool the interop tests need is not on PATH (or at its absolute path). */
-export async function requireTools(...tools: string[]): Promise<void> {
-  const missing: string[] = [];
-  for (const tool of tools) {
-    const found = tool.startsWith("/") ? existsSync(tool) : await run("sh", ["-c", `command -v ${tool}`]).then(() => true, () => false);
-    if (!found) missing.push(tool);
-  }
-  if (missing.length > 0) {
-    throw new Error(`interop toolchain missing: ${missing.join(", ")}. Run .ci/install-interop-deps (as root) first.`);
-  }
-}
 
 function inputsHash(files: string[]): string {
   const hash = createHash("sha256");
@@ -50,7 +39,7 @@ export interface Built {
 
 /** The Go host binary (test/interop/go-host/build.sh), rebuilt only when its sources or the proto change. */
 export async function buildGoHost(): Promise<Built> {
-  await requireTools("go", "protoc", "protoc-gen-go", "protoc-gen-go-grpc");
+  requireToolchain("go-host");
   const srcDir = join(interopDir, "go-host");
   const binary = join(cacheDir, `go-host-${inputsHash([...filesIn(srcDir), proto])}`);
   if (existsSync(binary)) return { path: binary, buildMs: 0 };
@@ -65,7 +54,7 @@ export async function buildGoHost(): Promise<Built> {
 
 /** A directory with the Python stubs (test/interop/python/generate.sh) on sys.path's terms. */
 export async function buildPythonStubs(): Promise<Built> {
-  await requireTools("protoc", "grpc_python_plugin", "/usr/bin/python3");
+  requireToolchain("python-client");
   const script = join(interopDir, "python/generate.sh");
   const dir = join(cacheDir, `python-stubs-${inputsHash([script, proto])}`);
   if (existsSync(dir)) return { path: dir, buildMs: 0 };
