@@ -1,4 +1,4 @@
-// The dev agent's command line answers --help like the plugin binary does: a usage text on stderr naming every
+// The dev agent's command line answers --help with a usage text on stderr naming every
 // flag, exit 0, nothing started. A wrong flag is one human line pointing at --help (not a JSON log), exit 1.
 
 import { spawnSync } from "node:child_process";
