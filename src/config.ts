@@ -21,7 +21,8 @@ export class ConfigError extends Error {
 export interface NomadConfig {
   address: string;
   token: string | undefined;
-  region: string;
+  /** undefined: no ?region= is sent and Nomad answers for the agent's own region. */
+  region: string | undefined;
   namespace: string;
   tls: NomadTlsOptions | undefined;
 }
@@ -135,7 +136,7 @@ export function loadConfig({ argv, env, readFile = (p) => readFileSync(p, "utf8"
   const nomad: NomadConfig = {
     address: nomadAddress(pick("nomad-address", "CP_NOMAD_ADDRESS", "NOMAD_ADDR")),
     token: token(pick("nomad-token", "CP_NOMAD_TOKEN", "NOMAD_TOKEN")),
-    region: name(pick("nomad-region", "CP_NOMAD_REGION", "NOMAD_REGION"), "global"),
+    region: optionalName(pick("nomad-region", "CP_NOMAD_REGION", "NOMAD_REGION")),
     namespace: name(pick("nomad-namespace", "CP_NOMAD_NAMESPACE", "NOMAD_NAMESPACE"), "default"),
     tls: nomadTls(flags, pick, file),
   };
@@ -195,6 +196,10 @@ function token(source: Source | undefined): string | undefined {
   // The value itself is never echoed: it is a secret even when malformed.
   if (/[\s\x00-\x1f\x7f]/.test(value)) throw new ConfigError(source.from, "the token contains whitespace or control characters");
   return value || undefined;
+}
+
+function optionalName(source: Source | undefined): string | undefined {
+  return source ? name(source, "") : undefined;
 }
 
 function name(source: Source | undefined, fallback: string): string {

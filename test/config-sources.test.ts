@@ -16,7 +16,7 @@ const load = (env: Record<string, string>, argv: string[] = [], files: Record<st
 describe("config sources", () => {
   it("uses Nomad's defaults when nothing is set", () => {
     const c = load({});
-    expect(c.nomad).toEqual({ address: "http://localhost:4646", token: undefined, region: "global", namespace: "default", tls: undefined });
+    expect(c.nomad).toEqual({ address: "http://localhost:4646", token: undefined, region: undefined, namespace: "default", tls: undefined });
     expect(c.datacenters).toEqual([]);
     expect(c.cpuMhzPerCore).toBe(1000);
     expect(c.logLevel).toBe("info");

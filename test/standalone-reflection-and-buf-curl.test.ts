@@ -17,7 +17,7 @@ const run = promisify(execFile);
 
 let plugin: StandaloneProcess;
 beforeAll(async () => {
-  plugin = await startStandaloneProcess({ env: { CP_NOMAD_ADDRESS: await refusingAddress(), CP_NOMAD_NAMESPACE: "apps" } });
+  plugin = await startStandaloneProcess({ env: { CP_NOMAD_ADDRESS: await refusingAddress(), CP_NOMAD_NAMESPACE: "apps", CP_NOMAD_REGION: "global" } });
 });
 afterAll(() => plugin?.kill());
 

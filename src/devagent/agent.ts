@@ -68,8 +68,19 @@ export interface AgentRuntime {
 
 export const agentVersion = "1.6.2";
 
-/** Regions other than the agent's are unreachable; these paths do not forward by region in Nomad. */
-const regionFree = [/^\/v1\/agent\//, /^\/v1\/status\//, /^\/v1\/regions$/, /^\/v1\/devagent\//, /^\/v1\/client\//];
+/** Regions other than the agent's are unreachable ("No path to region", 500): a server forwards every RPC, the client
+ *  endpoints' (fs, stats, exec, restart) included, to the ?region= asked. These paths do not forward by region. */
+const regionFree = [/^\/v1\/agent\//, /^\/v1\/status\//, /^\/v1\/regions$/, /^\/v1\/devagent\//];
+/** Job register and plan choose the region from the job (regionForJob: "global" is the agent's), not from ?region=. */
+const regionFromJob = /^\/v1\/(jobs|job\/[^/]+|job\/[^/]+\/plan)$/;
+
+/** Throws Nomad's "No path to region" when the request asks for a region this agent cannot reach. */
+function checkRegion(method: string, url: URL, region: string): void {
+  const asked = url.searchParams.get("region");
+  if (!asked || asked === region || regionFree.some((re) => re.test(url.pathname))) return;
+  if ((method === "PUT" || method === "POST") && regionFromJob.test(url.pathname)) return;
+  throw new HttpError(500, "No path to region");
+}
 
 export async function createDevAgent(options: DevAgentOptions, runtime: AgentRuntime): Promise<DevAgent> {
   const log = options.logger ?? createLogger({ module: "devagent" });
@@ -137,6 +148,7 @@ export async function createDevAgent(options: DevAgentOptions, runtime: AgentRun
     const url = new URL(req.url ?? "/", "http://agent");
     try {
       // With ws_handshake=true the token only arrives in the first WebSocket message: the session checks it then.
+      checkRegion(req.method ?? "GET", url, region);
       const deferred = !tokenOf(req) && url.searchParams.get("ws_handshake") === "true";
       if (!deferred) acl.check(url.pathname, tokenOf(req));
       const authorize = (token: string) => {
@@ -151,7 +163,7 @@ export async function createDevAgent(options: DevAgentOptions, runtime: AgentRun
     } catch (err) {
       const status = err instanceof HttpError ? err.status : 500;
       const body = (err as Error).message;
-      socket.end(`HTTP/1.1 ${status} ${status === 403 ? "Forbidden" : "Error"}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(`HTTP/1.1 ${status} ${status === 403 ? "Forbidden" : status === 500 ? "Internal Server Error" : "Error"}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     }
   });
   await new Promise<void>((resolve, reject) => {
@@ -199,11 +211,9 @@ async function serve(req: IncomingMessage, res: ServerResponse, d: ServeDeps): P
     d.faults.instrument(req, res, path);
     const route = d.router.match(req.method ?? "GET", path);
     if (!route) throw new HttpError(404, "");
+    // A server forwards to the region before it resolves the token (the remote region holds the ACLs).
+    checkRegion(req.method ?? "GET", url, d.region);
     d.acl.check(path, tokenOf(req));
-    const queryRegion = url.searchParams.get("region");
-    if (queryRegion && queryRegion !== d.region && !regionFree.some((re) => re.test(path))) {
-      throw new HttpError(500, "No path to region");
-    }
     const ctx: RequestContext = {
       req,
       res,

@@ -1,4 +1,5 @@
-// The transport to Nomad's HTTP API: base address, TLS, token, region and namespace on every call, AbortSignal
+// The transport to Nomad's HTTP API: base address, TLS, token, namespace (and region, when one is configured) on every
+// call, AbortSignal
 // threaded into every undici request, error translation in one place (nomad-error.ts). Typed endpoint modules
 // (jobs.ts, allocations.ts, ...) build paths and call request()/stream(); nothing else in the plugin builds URLs.
 
@@ -20,6 +21,8 @@ export interface NomadHttpOptions {
   /** e.g. http://127.0.0.1:4646 */
   address: string;
   token?: string;
+  /** Sent as ?region= only when set. Unset, the agent answers for its own region (Nomad's Go client does the same):
+   *  a region the cluster does not know is Nomad's 500 "No path to region" on every call. */
   region?: string;
   namespace?: string;
   tls?: NomadTlsOptions;
@@ -63,7 +66,8 @@ export interface NomadStream {
 
 export class NomadHttp {
   readonly address: URL;
-  readonly region: string;
+  /** undefined: the region of the agent the plugin talks to. */
+  readonly region: string | undefined;
   readonly namespace: string;
   readonly #token: string | undefined;
   /** The headers of a bodiless request with no extra headers: the common case gets no per-call object. */
@@ -74,7 +78,7 @@ export class NomadHttp {
 
   constructor(options: NomadHttpOptions) {
     this.address = new URL(options.address);
-    this.region = options.region ?? "global";
+    this.region = options.region || undefined;
     this.namespace = options.namespace ?? "default";
     this.#token = options.token || undefined;
     this.#plainHeaders = this.authHeaders();
@@ -102,7 +106,7 @@ export class NomadHttp {
     return this.#dispatcher;
   }
 
-  /** Builds the absolute URL of an API path with region/namespace (unless global) and the query. */
+  /** Builds the absolute URL of an API path with namespace and the configured region (unless global) and the query. */
   url(path: string, query: Query = {}, global = false): URL {
     const u = new URL(path, this.address);
     if (!global) {

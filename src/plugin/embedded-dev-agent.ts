@@ -16,7 +16,7 @@ export async function startEmbeddedDevAgent(config: Config, log: Logger): Promis
   const agent = await startDevAgent({
     host: "127.0.0.1",
     port: 0,
-    region: config.nomad.region,
+    region: config.nomad.region ?? "global",
     ...(datacenter ? { datacenter } : {}),
     ...(config.nomad.namespace !== "default" ? { namespaces: [config.nomad.namespace] } : {}),
     logger: log.child("devagent"),

@@ -10,7 +10,8 @@ export const infoFamily: RpcFamily = {
       return {
         name: "nomad",
         version: deps.settings.version,
-        region: deps.nomad.region,
+        // Empty when no region is configured: jobs then go to the region of the agent the plugin talks to.
+        region: deps.nomad.region ?? "",
         namespace: deps.nomad.namespace,
         datacenters: deps.settings.datacenters,
       };

@@ -53,7 +53,8 @@ export const provisionUpdate = {
 } as const;
 
 export interface BuildJobOptions {
-  region: string;
+  /** undefined: the job carries no Region and Nomad places it in the agent's region. */
+  region: string | undefined;
   namespace: string;
   settings: Pick<ProviderSettings, "datacenters" | "cpuMhzPerCore">;
 }
@@ -80,7 +81,7 @@ export function buildJob(req: ProvisionRequest, options: BuildJobOptions): Job {
     ID: jobId,
     Name: jobId,
     Type: "service",
-    Region: options.region,
+    ...(options.region ? { Region: options.region } : {}),
     Namespace: options.namespace,
     Datacenters: options.settings.datacenters.length > 0 ? [...options.settings.datacenters] : ["*"],
     Meta: jobMeta(req),

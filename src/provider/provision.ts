@@ -31,7 +31,7 @@ export async function provision(deps: ProviderDeps, req: ProvisionRequest, ctx: 
 
   const metadata: Record<string, string> = {
     "nomad.namespace": nomad.namespace,
-    "nomad.region": nomad.region,
+    ...(nomad.region ? { "nomad.region": nomad.region } : {}),
     "nomad.eval_id": registered.EvalID,
     "nomad.job_modify_index": String(registered.JobModifyIndex),
   };

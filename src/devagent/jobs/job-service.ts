@@ -74,7 +74,10 @@ export class JobService {
       if (err instanceof JsonDecodeError) throw badRequest(err.message);
       throw err;
     }
-    const region = query.get("region") || body.Region || api.Region || this.options.region;
+    // Nomad's regionForJob: the body's Region wins over ?region=, the job's own Region comes next, and "global" (or
+    // nothing) means the agent's region; the request is forwarded to that region.
+    let region = body.Region || query.get("region") || api.Region || "";
+    if (region === "" || region === "global") region = this.options.region;
     if (region !== this.options.region) throw serverError("No path to region");
     job.Region = region;
     job.Namespace = query.get("namespace") || body.Namespace || api.Namespace || "default";
