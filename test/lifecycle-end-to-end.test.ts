@@ -86,10 +86,10 @@ describe("instance lifecycle on the dev agent", () => {
     expect(specOf(after)).toEqual(specOf(before));
   });
 
-  it("scales 1 -> 3 -> 1 through the scale endpoint without a new job version", async () => {
+  it("scales 1 -> 3 -> 1 through the scale endpoint, answering the job version Nomad's scale registered", async () => {
     const version = (await api(agent(), "GET", jobPath)).json.Version;
     const up = await provider().client.scale({ instanceId: id, resources: { replicas: 3 } }, call);
-    expect(up).toMatchObject({ providerRef: `cp-${id}`, replicas: 3, jobVersion: BigInt(version) });
+    expect(up).toMatchObject({ providerRef: `cp-${id}`, replicas: 3, jobVersion: BigInt(version + 1) });
     const status = await until(async () => {
       const s = (await provider().client.status({ instanceId: id }, call)).status!;
       return s.state === InstanceState.RUNNING && s;

@@ -21,6 +21,17 @@ describe("Nomad HTTP answers become one error type with a gRPC-mappable code", (
     expect(errorFromStatus(500, "rpc error: No cluster leader", "read").code).toBe(Code.Unavailable);
   });
 
+  it("maps Nomad's validation refusals (500 with the go-multierror text, 1.0 and 1.1 forms) to INVALID_ARGUMENT with Nomad's text", () => {
+    const v11 = "1 error occurred:\n\t* Task group workload validation failed: 1 error occurred:\n\t* MemoryMaxMB value (256) should be larger than MemoryMB value (512\n\n";
+    const e = errorFromStatus(500, v11, "register job cp-x");
+    expect(e.code).toBe(Code.InvalidArgument);
+    expect(e.message).toContain("MemoryMaxMB value (256) should be larger than MemoryMB value (512");
+    expect(errorFromStatus(500, "2 errors occurred:\n\t* a\n\t* b\n\n", "register").code).toBe(Code.InvalidArgument);
+    expect(errorFromStatus(500, "1 error(s) occurred:\n\n* Missing job datacenters", "register").code).toBe(Code.InvalidArgument);
+    // Other 500s stay outages, even when they mention errors.
+    expect(errorFromStatus(500, "rpc error: 1 error occurred while forwarding", "read").code).toBe(Code.Unavailable);
+  });
+
   it("maps socket failures and aborts", () => {
     const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
     expect(errorFromNetwork(refused, "health").code).toBe(Code.Unavailable);

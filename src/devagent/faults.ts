@@ -15,6 +15,10 @@
 //     "resetStreamAfterBytes": { "bytes": 100, "pathPrefix": "/v1/client/fs/logs", "once": true },
 //                                                       // destroy the socket of a streaming answer (logs, event
 //                                                       // stream) after N body bytes; once (default true) or every time
+//     "failStreamAfterBytes": { "bytes": 100, "body": "rpc error: EOF", "pathPrefix": "/v1/client/fs/logs", "once": true },
+//                                                       // a stream's source fails after N body bytes: like Nomad's
+//                                                       // HTTP wrapper, write the error text into the body already
+//                                                       // under way (status 200 sent) and end it normally
 //     "truncateFrame": { "pathPrefix": "/v1/client/fs/logs", "once": true },
 //                                                       // write the first half of the next streamed frame, then reset
 //     "refuseConnections": true                         // close every new connection at once (and any kept-alive
@@ -29,6 +33,7 @@ export interface FaultSettings {
   failWith500?: { pathPrefix?: string; body?: string; times?: number };
   malformedJson?: { pathPrefix?: string; times?: number };
   resetStreamAfterBytes?: { bytes: number; pathPrefix?: string; once?: boolean };
+  failStreamAfterBytes?: { bytes: number; body?: string; pathPrefix?: string; once?: boolean };
   truncateFrame?: { pathPrefix?: string; once?: boolean } | boolean;
   refuseConnections?: boolean;
 }
@@ -92,16 +97,31 @@ export class Faults {
 
   private instrumentStream(req: IncomingMessage, res: ServerResponse, path: string): void {
     const reset = this.current.resetStreamAfterBytes;
+    const fail = this.current.failStreamAfterBytes;
     const trunc = this.current.truncateFrame;
     const truncPrefix = typeof trunc === "object" ? trunc.pathPrefix : undefined;
     const resetHere = reset && path.startsWith(reset.pathPrefix ?? "/") && streamPaths.some((p) => path.startsWith(p));
+    const failHere = fail && path.startsWith(fail.pathPrefix ?? "/") && streamPaths.some((p) => path.startsWith(p));
     const truncHere = trunc && path.startsWith(truncPrefix ?? "/v1/client/fs/logs");
-    if (!resetHere && !truncHere) return;
+    if (!resetHere && !truncHere && !failHere) return;
     let written = 0;
+    let failed = false;
     const write = res.write.bind(res) as (...a: any[]) => boolean;
+    const end = res.end.bind(res) as (...a: any[]) => ServerResponse;
     const kill = () => (req.socket as Socket).destroy();
     res.write = ((chunk: any, ...rest: any[]) => {
       const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      if (failed) return false;
+      if (failHere && fail && written + buf.length >= fail.bytes) {
+        if (fail.once !== false && this.current.failStreamAfterBytes === fail) delete this.current.failStreamAfterBytes;
+        const head = buf.subarray(0, Math.max(0, fail.bytes - written));
+        if (head.length) write(head);
+        written = fail.bytes;
+        failed = true;
+        // Nomad's HTTP wrapper: WriteHeader (too late, ignored) then Write(errMsg), and the handler returns.
+        end(fail.body ?? "rpc error: EOF");
+        return false;
+      }
       if (truncHere && this.current.truncateFrame === trunc && isFrame(buf)) {
         if (typeof trunc !== "object" || trunc.once !== false) delete this.current.truncateFrame;
         write(buf.subarray(0, Math.max(1, Math.floor(buf.length / 2))));
@@ -140,6 +160,9 @@ function validate(s: FaultSettings): FaultSettings {
   }
   if (out.resetStreamAfterBytes && !(typeof out.resetStreamAfterBytes.bytes === "number" && out.resetStreamAfterBytes.bytes >= 0)) {
     throw new TypeError("resetStreamAfterBytes.bytes must be a non-negative number");
+  }
+  if (out.failStreamAfterBytes && !(typeof out.failStreamAfterBytes.bytes === "number" && out.failStreamAfterBytes.bytes >= 0)) {
+    throw new TypeError("failStreamAfterBytes.bytes must be a non-negative number");
   }
   return out;
 }

@@ -12,6 +12,11 @@
 // probe of the newest file's end). Log files only grow until rotated, so those bytes cannot change under us. The one
 // case this cannot tell is file 0 being purged by rotation within the moment between probe and read (max_files = 1);
 // cumulative offsets taken from fs/ls for later files have the same window.
+//
+// A plain read that fails partway carries no sign of it: Nomad's HTTP wrapper writes the error's text into the body
+// already under way (status 200 sent) and ends it normally. So the newest plain bytes are held back until more follow
+// or the known end is reached; a body that ends short is a failure (its held bytes may be error text, never log), and
+// the read goes on from the last delivered byte with frames, up to the same end.
 
 import type { StreamBody } from "./stream-body.js";
 import { Code, ProviderError } from "../errors.js";
@@ -166,8 +171,16 @@ export async function* readLog(nomad: NomadHttp, allocId: string, from: ReadLogF
   if (position && o.plain && !o.follow && position.file === 0) {
     const plain = await planPlain(nomad, allocId, position, o);
     if (plain) {
-      if (plain.until > position.off) yield* resuming(o, position, (p) => plainAttempt(nomad, allocId, p!, plain.until, o, plain.take()));
-      else plain.discard();
+      if (plain.until > position.off) {
+        // Plain (again after a reset connection); after a body that ended short, frames (which show a failure for
+        // what it is) up to the same end.
+        let endedShort = false;
+        const end = { file: 0, off: plain.until };
+        const shortEnd = () => (endedShort = true);
+        yield* resuming(o, position, (p, first) =>
+          endedShort ? upTo(framedAttempt(nomad, allocId, { position: p! }, p, first, o), end) : plainAttempt(nomad, allocId, p!, plain.until, o, shortEnd, plain.take()),
+        );
+      } else plain.discard();
       return;
     }
   }
@@ -272,24 +285,58 @@ async function* framedAttempt(
   }
 }
 
-/** File 0 from `position` up to offset `until`, as plain bytes; ends early if the file holds less (it was truncated). */
+/** Chunks of `chunks` up to position `end` (the last one cut there). */
+async function* upTo(chunks: AsyncIterable<LogChunk>, end: LogPosition): AsyncGenerator<LogChunk> {
+  for await (const chunk of chunks) {
+    if (comparePositions(chunk.start, end) >= 0) return;
+    if (chunk.end.file === end.file && chunk.end.off > end.off) {
+      yield { ...chunk, data: chunk.data.subarray(0, end.off - chunk.start.off), end: { ...end } };
+      return;
+    }
+    yield chunk;
+  }
+}
+
+/**
+ * File 0 from `position` up to offset `until`, as plain bytes. The newest bytes wait until more arrive or `until` is
+ * reached: a body that ends before `until` failed partway (see the top of this file) and its last bytes are dropped
+ * (`onShortEnd` is told). A connection that breaks carries no error text: what it held is delivered.
+ */
 async function* plainAttempt(
   nomad: NomadHttp,
   allocId: string,
   position: LogPosition,
   until: number,
   o: ReadLogOptions,
+  onShortEnd: () => void,
   opened?: AsyncIterable<Buffer>,
 ): AsyncGenerator<LogChunk> {
   let off = position.off;
-  for await (const data of opened ?? streamLogBody(nomad, allocId, { ...o, follow: false, origin: "start", offset: off }, true)) {
-    const take = Math.min(data.length, until - off);
-    if (take <= 0) return;
-    const start = off;
-    off += take;
-    yield { data: take < data.length ? data.subarray(0, take) : data, start: { file: 0, off: start }, end: { file: 0, off }, restarted: false };
-    if (off >= until) return;
+  let held: LogChunk | undefined;
+  try {
+    for await (const data of opened ?? streamLogBody(nomad, allocId, { ...o, follow: false, origin: "start", offset: off }, true)) {
+      const take = Math.min(data.length, until - off);
+      if (take <= 0) break;
+      const start = off;
+      off += take;
+      const chunk = { data: take < data.length ? data.subarray(0, take) : data, start: { file: 0, off: start }, end: { file: 0, off }, restarted: false };
+      if (held) yield held;
+      held = undefined;
+      if (off >= until) {
+        yield chunk;
+        return;
+      }
+      held = chunk;
+    }
+  } catch (err) {
+    if (held && !o.signal?.aborted) yield held;
+    throw err;
   }
+  onShortEnd();
+  throw new ProviderError(
+    Code.Unavailable,
+    `nomad: plain read of ${o.type} logs of task ${o.task} in allocation ${allocId} ended at byte ${off} of ${until}: the read failed partway`,
+  );
 }
 
 /**

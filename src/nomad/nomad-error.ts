@@ -15,9 +15,17 @@ export function errorFromStatus(status: number, body: string, what: string): Pro
   else if (status === 409) code = Code.AlreadyExists;
   else if (status === 429) code = Code.ResourceExhausted;
   else if (status === 408 || status === 504) code = Code.DeadlineExceeded;
-  else if (status >= 500) code = Code.Unavailable;
+  else if (status >= 500) code = isValidationFailure(text) ? Code.InvalidArgument : Code.Unavailable;
   else code = Code.Unknown;
   return new ProviderError(code, message, { httpStatus: status });
+}
+
+/**
+ * Nomad answers a job its validators refuse with 500 and the go-multierror text of the errors ("1 error occurred:\n\t*
+ * ..." in go-multierror 1.1, "1 error(s) occurred:\n\n* ..." in 1.0): a fault of the request, not of the cluster.
+ */
+function isValidationFailure(text: string): boolean {
+  return /^\d+ errors? occurred:\s|^\d+ error\(s\) occurred:\s/.test(text);
 }
 
 const unavailableCodes = new Set([

@@ -1,4 +1,5 @@
-// Scale: replicas go through Nomad's scale endpoint (no new job version, allowed where Nomad allows it);
+// Scale: replicas go through Nomad's scale endpoint (Job.Scale registers the changed count as a new job version, which
+// the answer reports; allowed where Nomad allows it);
 // cpu/memory/disk of one service are a new job version registered with PreserveCounts so they never undo a scale.
 // Either way the answer waits for the scheduler's evaluation and says when Nomad could not place the change.
 
@@ -44,7 +45,9 @@ export async function scale(deps: ProviderDeps, req: ScaleRequest, ctx: CallCont
   if (!changesResources) {
     const { EvalID } = await scaleWhenAllowed(deps, jobId, group.Name, r.replicas!, ctx);
     const blocked = await unplaced(deps, EvalID, waitUntil(ctx, placementWaitMs), ctx.signal);
-    return { providerRef: jobId, replicas: r.replicas!, jobVersion: BigInt(job.Version ?? 0), message: withBlocked(`replicas set to ${r.replicas}`, blocked) };
+    // Nomad's Job.Scale registers the job with the new count: a new version, which is the one the answer names.
+    const { value: scaled } = await readJob(nomad, jobId, { signal: ctx.signal });
+    return { providerRef: jobId, replicas: r.replicas!, jobVersion: BigInt(scaled.Version ?? 0), message: withBlocked(`replicas set to ${r.replicas}`, blocked) };
   }
 
   const updated: Job = structuredClone(job);
