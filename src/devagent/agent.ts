@@ -22,7 +22,7 @@ import { registerAllocRoutes } from "./routes/alloc-routes.js";
 import { execUpgrade, registerClientRoutes } from "./routes/client-routes.js";
 import { EventBuffer, registerEventRoutes } from "./routes/event-routes.js";
 import { registerJobRoutes } from "./routes/job-routes.js";
-import { registerStatsRoutes } from "./routes/stats-routes.js";
+import { RequestCounter, registerStatsRoutes } from "./routes/stats-routes.js";
 import { registerVariableRoutes } from "./routes/variable-routes.js";
 import type { RouteDeps } from "./routes/route-deps.js";
 import { Scheduler } from "./sched/scheduler.js";
@@ -120,10 +120,11 @@ export async function createDevAgent(options: DevAgentOptions, runtime: AgentRun
   registerVariableRoutes(router, deps);
   const events = new EventBuffer(store);
   registerEventRoutes(router, deps, events, options.eventHeartbeatMs);
-  registerStatsRoutes(router, events);
+  const requests = new RequestCounter();
+  registerStatsRoutes(router, events, requests);
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    serve(req, res, { router, faults, acl, region, log }).catch((err) => {
+    serve(req, res, { router, faults, acl, region, log, requests }).catch((err) => {
       log.error("request failed", { error: err });
       sendText(res, 500, err instanceof Error ? err.message : String(err));
     });
@@ -196,11 +197,13 @@ interface ServeDeps {
   acl: Acl;
   region: string;
   log: Logger;
+  requests: RequestCounter;
 }
 
 async function serve(req: IncomingMessage, res: ServerResponse, d: ServeDeps): Promise<void> {
   const url = new URL(req.url ?? "/", "http://agent");
   const path = url.pathname;
+  if (!path.startsWith("/v1/devagent/")) d.requests.count(req.method ?? "GET", path);
   // Kept-alive connections opened before the switch are dropped too, so clients with a pool see the fault.
   if (d.faults.refusesConnections() && !path.startsWith("/v1/devagent/")) return void req.socket.destroy();
   try {

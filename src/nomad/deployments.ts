@@ -28,9 +28,9 @@ export interface DeploymentUpdateResponse {
   [extra: string]: unknown;
 }
 
-/** Nomad's "active" deployment statuses: it may still place, promote or fail. */
+/** Nomad's "active" deployment statuses (Deployment.Active()): it may still place, promote or fail. */
 export function isActiveDeployment(d: Pick<Deployment, "Status">): boolean {
-  return ["running", "paused", "pending", "blocked", "initializing"].includes(d.Status);
+  return ["running", "paused", "pending", "blocked", "unblocking", "initializing"].includes(d.Status);
 }
 
 /** GET /v1/deployment/:id — blocks while `index` is given and nothing changed. NOT_FOUND when absent. */

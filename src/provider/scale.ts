@@ -7,8 +7,8 @@ import type { ScaleRequest } from "../../gen/ctrlplane/provider/v1/provider_pb.j
 import type { CallContext } from "../grpc/service-impl.js";
 import { Code, ProviderError, invalidArgument } from "../errors.js";
 import { waitUntil } from "./call-budget.js";
-import { waitForInstance } from "./wait-for.js";
-import { readJob, registerJob, scaleJobGroup } from "../nomad/jobs.js";
+import { readJob, readLatestDeployment, registerJob, scaleJobGroup } from "../nomad/jobs.js";
+import { isActiveDeployment, readDeployment } from "../nomad/deployments.js";
 import type { Job, JobEvalResponse, Task } from "../nomad/types.js";
 import type { ProviderDeps } from "./provider-deps.js";
 import { jobIdFor } from "./instance-id.js";
@@ -88,25 +88,47 @@ function withBlocked(message: string, blocked: string): string {
 }
 
 /**
- * Nomad refuses a count change while a deployment of the job is active; the handler then waits (within the call's
- * deadline) for that deployment to finish and tries again, instead of failing a request that will soon be valid.
+ * Nomad refuses a count change while a deployment of the job is active (Deployment.Active(): running, paused, pending,
+ * blocked, unblocking, initializing). The handler then waits (within the call's deadline) on a blocking query of that
+ * deployment for it to end, and tries again, instead of failing a request that will soon be valid. A paused
+ * deployment is FAILED_PRECONDITION at once: nobody resumes it within this call.
  */
 async function scaleWhenAllowed(deps: ProviderDeps, jobId: string, group: string, count: number, ctx: CallContext): Promise<JobEvalResponse> {
   const until = waitUntil(ctx, 30_000);
+  // A refusal with no active deployment to wait for (it ended between the refusal and the read) is retried at once;
+  // a few such in a row mean the two disagree, and the refusal stands rather than a loop.
+  let unexplained = 0;
   for (;;) {
     try {
       return await scaleJobGroup(deps.nomad, jobId, group, count, { signal: ctx.signal, message: `ctrlplane: replicas ${count}` });
     } catch (err) {
       if (!(err instanceof ProviderError) || err.code !== Code.FailedPrecondition) throw err;
-      const { reached } = await waitForInstance(
-        deps.nomad,
-        jobId,
-        (s) => s.status.metadata["nomad.deployment_status"] !== "running",
-        { signal: ctx.signal, until },
-      );
-      if (!reached) throw err;
+      const waited = await waitForDeploymentEnd(deps, jobId, err, until, ctx.signal);
+      if (!waited && ++unexplained > 3) throw err;
     }
   }
+}
+
+/** Blocks until the job's active deployment ends; false when there was none. Throws when it is paused or outlasts `until`. */
+async function waitForDeploymentEnd(deps: ProviderDeps, jobId: string, refusal: ProviderError, until: number, signal: AbortSignal): Promise<boolean> {
+  const latest = (await readLatestDeployment(deps.nomad, jobId, { signal })).value;
+  if (!latest || !isActiveDeployment(latest)) return false;
+  let d = latest;
+  let index = BigInt(d.ModifyIndex);
+  const blocked = (why: string) =>
+    new ProviderError(Code.FailedPrecondition, `job ${jobId}: scaling is blocked by deployment ${d.ID} of job version ${d.JobVersion}, which ${why}`, {
+      cause: refusal,
+      httpStatus: refusal.httpStatus,
+    });
+  while (isActiveDeployment(d)) {
+    if (d.Status === "paused") throw blocked("is paused: resume it (or fail it) first");
+    const remaining = until - Date.now();
+    if (remaining <= 0) throw blocked(`is still ${d.Status} (${d.StatusDescription ?? ""})`.replace(" ()", ""));
+    const next = await readDeployment(deps.nomad, d.ID, { signal, index, waitMs: remaining });
+    d = next.value;
+    if (next.index !== undefined && next.index > index) index = next.index;
+  }
+  return true;
 }
 
 function scaledTask(tasks: Task[], serviceName: string): Task {

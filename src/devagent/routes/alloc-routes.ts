@@ -6,7 +6,7 @@ import { readJson, type RequestContext } from "../http/request-context.js";
 import { sendJson, setIndex, setQueryMeta } from "../http/reply.js";
 import type { Router } from "../http/router.js";
 import { allocStub } from "../sched/alloc-factory.js";
-import { canariesHealthy, isActive } from "../sched/deployments.js";
+import { canariesHealthy, deployPaused, deployRunning, isActive, setStatus } from "../sched/deployments.js";
 import { evalJson, evalStub } from "../sched/evaluations.js";
 import { jobKey, type Json } from "../state/state-store.js";
 import type { RouteDeps } from "./route-deps.js";
@@ -124,6 +124,20 @@ function registerDeploymentRoutes(router: Router, deps: RouteDeps): void {
     if (!check.ok) throw new HttpError(500, `Task group "${check.group}" has ${check.healthy}/${check.desired} healthy allocations`);
     const job = store.jobs.get(jobKey(d.Namespace, d.JobID));
     const r = deploymentWrite(deps, d, job, (txn) => scheduler.promoteGroups(txn, d, canaryGroups), "deployment-watcher");
+    setIndex(ctx.res, r.Index);
+    sendJson(ctx.res, r);
+  });
+  // Nomad's Deployment.Pause: Pause=true pauses (no evaluation), false resumes (status running and an evaluation).
+  router.add(["PUT", "POST"], "/v1/deployment/pause/:id", async (ctx) => {
+    const body = await readJson(ctx.req, { optional: true });
+    if (!body.DeploymentID) throw badRequest("DeploymentID must be specified");
+    if (body.DeploymentID !== ctx.params.id) throw badRequest("Deployment ID does not match");
+    const d = store.deployments.get(ctx.params.id!);
+    if (!d || !inNs(ctx, d.Namespace)) throw new HttpError(500, "deployment not found");
+    const pause = body.Pause === true;
+    if (!isActive(d)) throw new HttpError(500, pause ? "can't pause terminal deployment" : "can't resume terminal deployment");
+    const job = pause ? undefined : store.jobs.get(jobKey(d.Namespace, d.JobID));
+    const r = deploymentWrite(deps, d, job, (txn) => setStatus(d, txn, pause ? "paused" : "running", pause ? deployPaused : deployRunning), "deployment-watcher");
     setIndex(ctx.res, r.Index);
     sendJson(ctx.res, r);
   });

@@ -7,11 +7,30 @@ import type { EventBuffer } from "./event-routes.js";
 
 export interface DevAgentStats {
   EventStreams: { Open: number; Opened: number };
+  /** Requests served per "METHOD /path" (query left out), e.g. "POST /v1/job/x/scale": how often a client asked. */
+  Requests: Record<string, number>;
 }
 
-export function registerStatsRoutes(router: Router, events: EventBuffer): void {
+/** Counts requests per method and path (at most `maxKeys` distinct ones, so a long-lived agent stays small). */
+export class RequestCounter {
+  readonly #counts = new Map<string, number>();
+  constructor(private readonly maxKeys = 10_000) {}
+
+  count(method: string, path: string): void {
+    const key = `${method} ${path}`;
+    const n = this.#counts.get(key);
+    if (n !== undefined) this.#counts.set(key, n + 1);
+    else if (this.#counts.size < this.maxKeys) this.#counts.set(key, 1);
+  }
+
+  toJSON(): Record<string, number> {
+    return Object.fromEntries(this.#counts);
+  }
+}
+
+export function registerStatsRoutes(router: Router, events: EventBuffer, requests: RequestCounter): void {
   router.add("GET", "/v1/devagent/stats", (ctx) => {
-    const stats: DevAgentStats = { EventStreams: { Open: events.streams.open, Opened: events.streams.opened } };
+    const stats: DevAgentStats = { EventStreams: { Open: events.streams.open, Opened: events.streams.opened }, Requests: requests.toJSON() };
     sendJson(ctx.res, stats);
   });
 }

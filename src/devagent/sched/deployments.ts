@@ -12,12 +12,19 @@ export const deployNewerJob = "Cancelled due to newer version of job";
 export const deployFailedAllocs = "Failed due to unhealthy allocations";
 export const deployProgressDeadline = "Failed due to progress deadline";
 export const deployFailedByUser = "Deployment marked as failed";
+export const deployPaused = "Deployment is paused";
 
 /** Go's zero time.Time, as Nomad serves an unset RequireProgressBy. */
 export const zeroTime = "0001-01-01T00:00:00Z";
 
+/** Nomad's Deployment.Active(). */
 export function isActive(d: Json): boolean {
-  return d.Status === "running" || d.Status === "paused" || d.Status === "pending" || d.Status === "initializing";
+  return ["running", "paused", "blocked", "unblocking", "initializing", "pending"].includes(d.Status);
+}
+
+/** Nomad's reconciler places nothing for a deployment that is paused (or, multiregion, pending/initializing). */
+export function isPaused(d: Json): boolean {
+  return d.Status === "paused" || d.Status === "pending" || d.Status === "initializing";
 }
 
 export function newDeployment(id: string, job: Json, txn: Txn, hasOld: (group: string) => boolean): Json {

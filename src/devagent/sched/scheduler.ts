@@ -140,7 +140,9 @@ export class Scheduler {
       allocs: allocs.filter((a) => a.TaskGroup === group.Name),
       cancelledCanaries: this.cancelledCanaries(job),
       deployment: deployment && dep.isActive(deployment) ? deployment : undefined,
-      deploymentFailed: versionDeploy?.Status === "failed" || versionDeploy?.Status === "cancelled",
+      // A paused deployment holds its destructive updates and canaries as a failed one does (the reconciler's
+      // deploymentPlaceReady); placements that restore the count still happen.
+      deploymentFailed: versionDeploy?.Status === "failed" || versionDeploy?.Status === "cancelled" || (versionDeploy !== undefined && dep.isPaused(versionDeploy)),
       rolling: job.Type === "service" && !!group.Update && group.Update.MaxParallel > 0,
       now: Date.now(),
       destructive: (a) => destructiveChange(a.Job, job, group.Name),
