@@ -32,6 +32,13 @@ describe("Nomad HTTP answers become one error type with a gRPC-mappable code", (
     expect(errorFromStatus(500, "rpc error: 1 error occurred while forwarding", "read").code).toBe(Code.Unavailable);
   });
 
+  it("maps Nomad's permission refusals that streams answer as 500 to PERMISSION_DENIED", () => {
+    for (const body of ["Permission denied", "ACL token not found", "rpc error: Permission denied"]) {
+      expect([body, errorFromStatus(500, body, "stream logs").code]).toEqual([body, Code.PermissionDenied]);
+    }
+    expect(errorFromStatus(500, "Permission denied to write file foo: disk full", "x").code).toBe(Code.Unavailable);
+  });
+
   it("maps socket failures and aborts", () => {
     const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
     expect(errorFromNetwork(refused, "health").code).toBe(Code.Unavailable);

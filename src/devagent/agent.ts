@@ -56,6 +56,8 @@ export interface DevAgent {
   /** http(s)://127.0.0.1:PORT */
   address: string;
   managementToken?: string;
+  /** With ACLs: the scoped tokens' secrets by name (see defaultScopedTokens in acl.ts). */
+  tokens?: Record<string, string>;
   faults: Faults;
   /** Stops every task process, closes every socket. */
   close(): Promise<void>;
@@ -151,10 +153,10 @@ export async function createDevAgent(options: DevAgentOptions, runtime: AgentRun
       // With ws_handshake=true the token only arrives in the first WebSocket message: the session checks it then.
       checkRegion(req.method ?? "GET", url, region);
       const deferred = !tokenOf(req) && url.searchParams.get("ws_handshake") === "true";
-      if (!deferred) acl.check(url.pathname, tokenOf(req));
+      if (!deferred) acl.check(req.method ?? "GET", url.pathname, tokenOf(req));
       const authorize = (token: string) => {
         try {
-          acl.check(url.pathname, token);
+          acl.check(req.method ?? "GET", url.pathname, token);
           return undefined;
         } catch (err) {
           return (err as Error).message;
@@ -179,7 +181,7 @@ export async function createDevAgent(options: DevAgentOptions, runtime: AgentRun
   let closing: Promise<void> | undefined;
   return {
     address,
-    ...(acl.managementToken ? { managementToken: acl.managementToken } : {}),
+    ...(acl.managementToken ? { managementToken: acl.managementToken, tokens: { ...acl.tokens } } : {}),
     faults,
     close: () =>
       (closing ??= (async () => {
@@ -216,7 +218,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, d: ServeDeps): P
     if (!route) throw new HttpError(404, "");
     // A server forwards to the region before it resolves the token (the remote region holds the ACLs).
     checkRegion(req.method ?? "GET", url, d.region);
-    d.acl.check(path, tokenOf(req));
+    d.acl.check(req.method ?? "GET", path, tokenOf(req));
     const ctx: RequestContext = {
       req,
       res,

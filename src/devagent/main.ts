@@ -83,7 +83,8 @@ async function main(): Promise<void> {
     ...(values["tls-cert"] ? { tls: { cert: values["tls-cert"], key: values["tls-key"]!, ...(values["tls-ca"] ? { ca: values["tls-ca"] } : {}) } } : {}),
   });
   log.info("dev agent started", { address: agent.address, acl: values.acl });
-  const tokenPart = agent.managementToken ? `; management token: ${agent.managementToken}` : "";
+  const scoped = Object.entries(agent.tokens ?? {}).map(([name, secret]) => `${name} token: ${secret}`);
+  const tokenPart = agent.managementToken ? `; management token: ${agent.managementToken}${scoped.map((s) => `; ${s}`).join("")}` : "";
   process.stderr.write(`==> Nomad dev agent listening on ${agent.address}${tokenPart}\n`);
   let stopping = false;
   const stop = (signal: string) => {

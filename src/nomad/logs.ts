@@ -277,10 +277,43 @@ async function* framedAttempt(
   o: ReadLogOptions,
 ): AsyncGenerator<LogChunk> {
   const open = position ? await openAt(nomad, allocId, position, o) : { origin: "end" as const, offset: (from as { tailBytes: number }).tailBytes };
+  if ("skipTo" in open && open.skipTo) {
+    yield* skippingTo(streamLogFrames(nomad, allocId, { ...o, origin: "start", offset: 0 }), open.skipTo, o);
+    return;
+  }
   for await (const frame of streamLogFrames(nomad, allocId, { ...o, ...open })) {
     const chunk = positionFrame(frame, position, first(), o);
     if (!chunk) continue;
     position = chunk.end;
+    yield chunk;
+  }
+}
+
+/**
+ * The frames of a read from the very start of the oldest file, positioned by counting (each file starts at 0) and
+ * dropped up to `target`: for a token that may read logs but not list files (read-logs without read-fs).
+ */
+async function* skippingTo(frames: AsyncIterable<LogFrame>, target: LogPosition, o: ReadLogOptions): AsyncGenerator<LogChunk> {
+  let at: LogPosition | undefined;
+  let reached = false;
+  for await (const frame of frames) {
+    const index = logFileIndex(frame.file, o.task, o.type);
+    if (index === undefined) continue;
+    const chunk = positionFrame(frame, at ?? { file: index, off: 0 }, false, o);
+    if (!chunk) continue;
+    at = chunk.end;
+    if (!reached) {
+      // The target's file was rotated away: the oldest file left is the closest we can get (as openAt does).
+      if (chunk.start.file > target.file) reached = true;
+      else if (comparePositions(chunk.end, target) <= 0) continue;
+      else {
+        reached = true;
+        if (chunk.start.file === target.file && chunk.start.off < target.off) {
+          yield { ...chunk, data: chunk.data.subarray(target.off - chunk.start.off), start: { ...target }, restarted: false };
+          continue;
+        }
+      }
+    }
     yield chunk;
   }
 }
@@ -364,9 +397,21 @@ function retriable(e: ProviderError): boolean {
 }
 
 /** Nomad's origin=start offset for a position: the sizes of the older files still present, plus the offset. */
-async function openAt(nomad: NomadHttp, allocId: string, p: LogPosition, o: ReadLogOptions) {
+async function openAt(
+  nomad: NomadHttp,
+  allocId: string,
+  p: LogPosition,
+  o: ReadLogOptions,
+): Promise<{ origin: "start"; offset: number; skipTo?: undefined } | { skipTo: LogPosition }> {
   if (p.file === 0) return { origin: "start" as const, offset: p.off };
-  const files = await listLogFiles(nomad, allocId, o.task, o.type, o.signal);
+  let files: LogFileInfo[];
+  try {
+    files = await listLogFiles(nomad, allocId, o.task, o.type, o.signal);
+  } catch (err) {
+    // fs/ls needs read-fs; logs also accept read-logs alone. Without the sizes, count from the start instead.
+    if (err instanceof ProviderError && err.code === Code.PermissionDenied) return { skipTo: p };
+    throw err;
+  }
   const earlier = files.filter((f) => f.index < p.file).reduce((sum, f) => sum + f.size, 0);
   // When the file itself was rotated away, the oldest file left is the closest we can get.
   const present = files.some((f) => f.index === p.file);

@@ -15,9 +15,18 @@ export function errorFromStatus(status: number, body: string, what: string): Pro
   else if (status === 409) code = Code.AlreadyExists;
   else if (status === 429) code = Code.ResourceExhausted;
   else if (status === 408 || status === 504) code = Code.DeadlineExceeded;
-  else if (status >= 500) code = isValidationFailure(text) ? Code.InvalidArgument : Code.Unavailable;
+  else if (status >= 500) code = isPermissionRefusal(text) ? Code.PermissionDenied : isValidationFailure(text) ? Code.InvalidArgument : Code.Unavailable;
   else code = Code.Unknown;
   return new ProviderError(code, message, { httpStatus: status });
+}
+
+/**
+ * Nomad's ACL refusals that arrive as 500: the log and file streams send ErrPermissionDenied without a code (Nomad
+ * 1.6-1.9), and the event stream's subscription check answers 500 until 1.9.6. Nomad itself recognises these errors by
+ * their text's end (structs.IsErrPermissionDenied, the HTTP wrapper's HasSuffix), so an "rpc error: " prefix is fine.
+ */
+function isPermissionRefusal(text: string): boolean {
+  return /(^|: )(Permission denied|ACL token not found)$/.test(text);
 }
 
 /**
