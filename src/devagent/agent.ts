@@ -219,6 +219,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, d: ServeDeps): P
     // A server forwards to the region before it resolves the token (the remote region holds the ACLs).
     checkRegion(req.method ?? "GET", url, d.region);
     d.acl.check(req.method ?? "GET", path, tokenOf(req));
+    // Nomad's server forwards client RPCs to the server holding the node's connection; with none: 404.
+    if (d.faults.noPathToNode(path)) throw new HttpError(404, "No path to node");
     const ctx: RequestContext = {
       req,
       res,

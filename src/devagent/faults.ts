@@ -21,6 +21,10 @@
 //                                                       // under way (status 200 sent) and end it normally
 //     "truncateFrame": { "pathPrefix": "/v1/client/fs/logs", "once": true },
 //                                                       // write the first half of the next streamed frame, then reset
+//     "noPathToNode": { "allocId": "..." },             // the node lost its server connection: the client endpoints
+//                                                       // (/v1/client/fs/*, /v1/client/allocation/*) of that
+//                                                       // allocation (of every one without allocId) answer Nomad's
+//                                                       // 404 "No path to node"
 //     "refuseConnections": true                         // close every new connection at once (and any kept-alive
 //                                                       // connection on its next request)
 //   }
@@ -35,6 +39,7 @@ export interface FaultSettings {
   resetStreamAfterBytes?: { bytes: number; pathPrefix?: string; once?: boolean };
   failStreamAfterBytes?: { bytes: number; body?: string; pathPrefix?: string; once?: boolean };
   truncateFrame?: { pathPrefix?: string; once?: boolean } | boolean;
+  noPathToNode?: { allocId?: string };
   refuseConnections?: boolean;
 }
 
@@ -61,6 +66,13 @@ export class Faults {
 
   delayMs(path: string): number {
     return exempt(path) ? 0 : (this.current.delayMs ?? 0);
+  }
+
+  /** Whether this client endpoint's allocation sits on a node no server can reach (fault noPathToNode). */
+  noPathToNode(path: string): boolean {
+    const f = this.current.noPathToNode;
+    if (!f || !/^\/v1\/client\/(fs|allocation)\//.test(path)) return false;
+    return f.allocId === undefined || path.split("/").includes(f.allocId);
   }
 
   /** The injected 500 body for this path, consuming one `times` if limited. */

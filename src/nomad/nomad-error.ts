@@ -11,13 +11,23 @@ export function errorFromStatus(status: number, body: string, what: string): Pro
   if (status === 400 || status === 422) code = /already exists|exists/i.test(text) ? Code.AlreadyExists : Code.InvalidArgument;
   else if (status === 401) code = Code.Unauthenticated;
   else if (status === 403) code = Code.PermissionDenied;
-  else if (status === 404) code = Code.NotFound;
+  else if (status === 404) code = noPathToNode(text) ? Code.Unavailable : Code.NotFound;
   else if (status === 409) code = Code.AlreadyExists;
   else if (status === 429) code = Code.ResourceExhausted;
   else if (status === 408 || status === 504) code = Code.DeadlineExceeded;
   else if (status >= 500) code = isPermissionRefusal(text) ? Code.PermissionDenied : isValidationFailure(text) ? Code.InvalidArgument : Code.Unavailable;
   else code = Code.Unknown;
   return new ProviderError(code, message, { httpStatus: status });
+}
+
+/** Nomad's 404 when no server holds a connection to the allocation's node: the node is unreachable, not the thing. */
+function noPathToNode(text: string): boolean {
+  return /No path to node$/.test(text);
+}
+
+/** Whether an error is Nomad's "No path to node" (a client endpoint of an allocation on an unreachable node). */
+export function isNoPathToNode(err: unknown): boolean {
+  return err instanceof ProviderError && err.httpStatus === 404 && noPathToNode(err.message);
 }
 
 /**

@@ -10,6 +10,7 @@
 import { Code, ProviderError } from "../errors.js";
 import { comparePositions, readLog, type LogChunk, type LogPosition, type LogType } from "../nomad/logs.js";
 import type { NomadHttp } from "../nomad/nomad-http.js";
+import { isNoPathToNode } from "../nomad/nomad-error.js";
 
 export interface LogFollowHubOptions {
   /** Bytes a follower may have queued before it is detached to catch up on its own. Default 4 MiB. */
@@ -174,22 +175,55 @@ export class LogFollowHub {
   }
 
   async #pump(key: string, target: FollowTarget, upstream: Upstream): Promise<void> {
-    try {
-      const chunks = readLog(this.#nomad, target.allocId, { position: upstream.position }, this.#readOptions(target, true, upstream.abort.signal));
-      for await (const chunk of chunks) {
-        upstream.position = chunk.end;
-        for (const f of upstream.followers) f.offer(chunk);
+    let backoff = nodeRetryMinMs;
+    for (;;) {
+      try {
+        const chunks = readLog(this.#nomad, target.allocId, { position: upstream.position }, this.#readOptions(target, true, upstream.abort.signal));
+        for await (const chunk of chunks) {
+          backoff = nodeRetryMinMs;
+          upstream.position = chunk.end;
+          for (const f of upstream.followers) f.offer(chunk);
+        }
+        // Nomad never ends a follow stream by itself; if the agent did, the followers wait for their stop signal
+        // (the allocation's end) and read the rest without following.
+        if (this.#upstreams.get(key) === upstream) this.#upstreams.delete(key);
+        return;
+      } catch (err) {
+        if (upstream.abort.signal.aborted) return;
+        // The allocation's node is out of reach of every server (a network partition, a restarting client): it may
+        // come back, so the follow waits for it, with backoff, until its followers stop (the allocation ended).
+        if (isNoPathToNode(err)) {
+          if (!(await pause(backoff, upstream.abort.signal))) return;
+          backoff = Math.min(nodeRetryMaxMs, backoff * 2);
+          continue;
+        }
+        const e = ProviderError.from(err, Code.Unavailable);
+        if (this.#upstreams.get(key) === upstream) this.#upstreams.delete(key);
+        for (const f of upstream.followers) f.fail(e);
+        return;
       }
-      // Nomad never ends a follow stream by itself; if the agent did, the followers wait for their stop signal
-      // (the allocation's end) and read the rest without following.
-      if (this.#upstreams.get(key) === upstream) this.#upstreams.delete(key);
-    } catch (err) {
-      if (upstream.abort.signal.aborted) return;
-      const e = ProviderError.from(err, Code.Unavailable);
-      if (this.#upstreams.get(key) === upstream) this.#upstreams.delete(key);
-      for (const f of upstream.followers) f.fail(e);
     }
   }
+}
+
+/** Backoff bounds while a followed allocation's node cannot be reached. */
+const nodeRetryMinMs = 250;
+const nodeRetryMaxMs = 10_000;
+
+/** Waits `ms`; false when `signal` aborted first. */
+function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const done = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", done);
+      resolve(true);
+    }, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
 
 /** Drops the part of a shared chunk before `position` (chunks from another file are kept or dropped whole). */

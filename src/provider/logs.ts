@@ -21,6 +21,7 @@ import {
 } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 import { Code, ProviderError, invalidArgument } from "../errors.js";
 import { readAllocation } from "../nomad/allocations.js";
+import { isNoPathToNode } from "../nomad/nomad-error.js";
 import { listJobAllocations, readJob } from "../nomad/jobs.js";
 import type { LogPosition, LogType } from "../nomad/logs.js";
 import type { AllocListStub, Job } from "../nomad/types.js";
@@ -353,6 +354,12 @@ class AllocSet {
       // An allocation that ended before its task ever wrote a log file has no lines; that is not an error.
       if (err instanceof ProviderError && err.code === Code.NotFound && !this.signal.aborted) {
         this.c.deps.log.debug("no log file", { alloc_id: allocId, type, error: err.message });
+        return;
+      }
+      // Followed to its end on a node no server reaches any more (Nomad's "No path to node"): what the node still
+      // holds cannot be read; the other allocations' streams go on. Without follow the caller hears it (UNAVAILABLE).
+      if (isNoPathToNode(err) && this.follow && follow && stop.aborted && !this.signal.aborted) {
+        this.c.deps.log.warn("allocation ended on an unreachable node; its last log lines cannot be read", { alloc_id: allocId, type });
         return;
       }
       throw err;
