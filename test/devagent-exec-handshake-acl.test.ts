@@ -35,7 +35,7 @@ describe("exec handshake token with ACLs", () => {
     const allocId = await runningAlloc();
     expect(await execWithHandshake(allocId, "00000000-0000-0000-0000-000000000000")).toEqual({ code: 1008, reason: "ACL token not found", stdout: "" });
     expect(await execWithHandshake(allocId, undefined)).toEqual({ code: 1008, reason: "Permission denied", stdout: "" });
-    expect(await execWithHandshake(allocId, agent().managementToken!)).toEqual({ code: 1000, reason: "", stdout: "ran\n" });
+    expect(await execWithHandshake(allocId, agent().managementToken!)).toEqual({ code: 1006, reason: "", stdout: "ran\n" });
   });
 
 });

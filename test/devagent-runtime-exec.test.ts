@@ -42,7 +42,8 @@ describe("exec WebSocket", () => {
     ws.send(JSON.stringify({ stdin: { data: Buffer.from("hello\n").toString("base64") } }));
     ws.send(JSON.stringify({ stdin: { close: true } }));
     const { code } = await closed;
-    expect(code).toBe(1000);
+    // Like Nomad: the exit message, then the connection closes without a close frame.
+    expect(code).toBe(1006);
     expect(text(messages, "stdout")).toBe("in web as web\ngot hello\n");
     expect(text(messages, "stderr")).toBe("oops\n");
     expect(messages.at(-1)).toEqual({ exited: true, result: { exit_code: 42 } });

@@ -110,7 +110,7 @@ export interface AllocRunner {
   /** Root process ids of a task's running processes (for stats). Empty when not running. */
   taskPids(task: string): number[];
   /** Working directory and environment a command exec'd next to the task runs with. Throws for an unknown task. */
-  execEnvironment(task: string): { cwd: string; env: Record<string, string> };
+  execEnvironment(task: string): { cwd: string; env: Record<string, string>; driver: string };
   /** True when the task exists and is dead (finished for good, no restart pending). */
   isTaskDead(task: string): boolean;
   hasTask(task: string): boolean;

@@ -55,9 +55,25 @@ export function decodeExecMessage(text: string): ExecEvent[] {
   return events;
 }
 
+/** Errors of sessions Nomad closed with no exit message and no reason (see isReasonlessClose). */
+const reasonless = new WeakMap<ProviderError, number>();
+
+/**
+ * The close code when Nomad ended a session without an exit message and without a reason. Nomad writes an error as a
+ * close frame, but gorilla/websocket drops close frames over 125 bytes, so a long driver error arrives as 1006 alone.
+ */
+export function reasonlessCloseCode(err: unknown): number | undefined {
+  return err instanceof ProviderError ? reasonless.get(err) : undefined;
+}
+
 /** Maps a close frame that came without an exit message to the error it means. */
 export function errorFromClose(code: number, reason: string): ProviderError {
-  const text = reason || `connection closed (code ${code})`;
+  if (!reason) {
+    const err = new ProviderError(Code.Unavailable, `nomad: exec: connection closed (code ${code})`);
+    reasonless.set(err, code);
+    return err;
+  }
+  const text = reason;
   const message = `nomad: exec: ${text}`;
   if (/permission denied|acl token/i.test(reason)) return new ProviderError(Code.PermissionDenied, message);
   if (/not found|unknown (task|allocation)/i.test(reason)) return new ProviderError(Code.NotFound, message);

@@ -11,6 +11,7 @@ import { ExecSession } from "../nomad/exec-session.js";
 import type { CallContext } from "../grpc/service-impl.js";
 import type { ProviderDeps } from "./provider-deps.js";
 import { chooseExecTarget } from "./exec.js";
+import { explainExecFailure } from "./exec-failure.js";
 
 type Out = MessageInitShape<typeof ExecStreamResponseSchema>;
 
@@ -47,7 +48,7 @@ export async function* execStream(deps: ProviderDeps, reqs: AsyncIterable<ExecSt
       }
     } catch (err) {
       const pumpError = await Promise.race([pump, Promise.resolve(undefined)]);
-      throw pumpError instanceof ProviderError ? pumpError : err;
+      throw pumpError instanceof ProviderError ? pumpError : await explainExecFailure(deps, err, target, start.command, ctx.signal);
     }
     if (!exited) throw new ProviderError(Code.Unavailable, "nomad: exec: session ended without an exit status");
   } finally {

@@ -11,6 +11,7 @@ import type { ExecResponseSchema } from "../../gen/ctrlplane/provider/v1/provide
 import { Code, ProviderError, invalidArgument } from "../errors.js";
 import { readAllocation } from "../nomad/allocations.js";
 import { ExecSession } from "../nomad/exec-session.js";
+import { explainExecFailure } from "./exec-failure.js";
 import { listJobAllocations, readJob } from "../nomad/jobs.js";
 import type { AllocListStub } from "../nomad/types.js";
 import type { CallContext } from "../grpc/service-impl.js";
@@ -97,7 +98,7 @@ export async function execOnce(
     if (timedOut.signal.aborted && !ctx.signal.aborted) {
       throw new ProviderError(Code.DeadlineExceeded, `exec timed out after ${timeoutMs} ms; the command was killed`);
     }
-    throw e;
+    throw await explainExecFailure(deps, e, target, req.command, ctx.signal);
   } finally {
     clearTimeout(timer);
   }

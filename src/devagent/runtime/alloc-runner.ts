@@ -147,7 +147,7 @@ class LocalAllocRunner implements AllocRunner {
     return pid === undefined ? [] : [pid];
   }
 
-  execEnvironment(task: string): { cwd: string; env: Record<string, string> } {
+  execEnvironment(task: string): { cwd: string; env: Record<string, string>; driver: string } {
     return this.taskRunner(task).execEnvironment();
   }
 

@@ -2,10 +2,12 @@
 //   client -> agent: {"stdin":{"data":b64}} | {"stdin":{"close":true}} | {"tty_size":{...}} | {} (heartbeat)
 //                    and first {"version":1,"auth_token":"..."} when ws_handshake=true
 //   agent -> client: {"stdout":{"data":b64}} | {"stderr":{"data":b64}} | {"stdout":{"close":true}} ...
-//                    then {"exited":true,"result":{"exit_code":N}} (exit_code omitted when 0) and a normal close.
-// Errors after the upgrade close the socket like Nomad: 1008 (policy violation) for its 4xx, 1011 for 500, with
-// the error text as the close reason. The command runs with the task's working directory and environment, in its
-// own process group (killed when the socket goes away, and with the agent).
+//                    then {"exited":true,"result":{"exit_code":N}} (exit_code omitted when 0) and the connection
+//                    closes without a close frame (the client sees 1006), as Nomad does.
+// Errors after the upgrade close the socket like Nomad: 1008 (policy violation) for its 4xx, 1011 for 500, with the
+// error text as the close reason unless that is over 123 bytes (then no close frame: 1006). The command runs with the
+// task's working directory and environment, in its own process group (killed when the socket goes away, and with the
+// agent).
 // tty=true: there is no pseudo-terminal without native code, so stderr is merged into stdout and "\n" is sent
 // as "\r\n" the way a terminal would; there is no echo and tty_size is accepted but has no effect.
 
@@ -15,6 +17,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import type { AllocRunner } from "../alloc-runtime.js";
 import { parseGoBool, writeRawHttpError } from "./http-answers.js";
 import { spawnTaskProcess, type TaskProcess } from "./task-process.js";
+import { assertExecutable } from "./executable.js";
 
 const wss = new WebSocketServer({ noServer: true });
 
@@ -90,15 +93,39 @@ function send(ws: WebSocket, message: unknown): void {
   if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
 }
 
+/**
+ * Closes like Nomad (gorilla/websocket): an error goes out as a close frame with the text as reason, but a control
+ * frame's payload is at most 125 bytes (2 of them the code) and gorilla refuses a longer one, so Nomad then just closes
+ * the connection: the client sees 1006 and no reason.
+ */
+function closeLikeNomad(ws: WebSocket, code: number, reason: string): void {
+  if (2 + Buffer.byteLength(reason) > 125) ws.terminate();
+  else ws.close(code, reason);
+}
+
+/** What the task's driver answers an exec of a program that is not there. */
+function missingProgramError(driver: string, program: string): string {
+  const notFound = `exec: ${JSON.stringify(program)}: executable file not found in $PATH`;
+  if (driver === "docker" || driver === "podman") {
+    return `failed to create exec object: Error response from daemon: OCI runtime exec failed: exec failed: unable to start container process: ${notFound}: unknown`;
+  }
+  return `rpc error: code = Unknown desc = ${notFound}`;
+}
+
 function run(ws: WebSocket, runner: AllocRunner, req: ExecRequest): void {
   const invalid = validate(runner, req);
-  if (invalid) return ws.close(invalid[0], invalid[1]);
+  if (invalid) return closeLikeNomad(ws, invalid[0], invalid[1]);
   let proc: TaskProcess;
   try {
-    const { cwd, env } = runner.execEnvironment(req.task);
+    const { cwd, env, driver } = runner.execEnvironment(req.task);
+    try {
+      assertExecutable(req.command[0]!, cwd, env.PATH ?? process.env.PATH);
+    } catch {
+      return closeLikeNomad(ws, internalError, missingProgramError(driver, req.command[0]!));
+    }
     proc = spawnTaskProcess({ argv: req.command, cwd, env: req.tty ? { TERM: "xterm", ...env } : env, stdio: ["pipe", "pipe", "pipe"] });
   } catch (err) {
-    return ws.close(internalError, (err as Error).message.slice(0, 120));
+    return closeLikeNomad(ws, internalError, (err as Error).message);
   }
   pump(ws, proc, req.tty);
   // A command exec'd into a task lives inside it: when the task is gone, so is the session.
@@ -125,9 +152,10 @@ function pump(ws: WebSocket, proc: TaskProcess, tty: boolean): void {
       });
     }
   });
+  // Nomad sends the exit message, then closes the connection without a close frame (its RPC pipe's EOF is "benign").
   void Promise.all([proc.exited, closed]).then(([result]) => {
-    send(ws, { exited: true, result: result.exitCode === 0 ? {} : { exit_code: result.exitCode } });
-    if (ws.readyState === ws.OPEN) ws.close(1000);
+    if (ws.readyState !== ws.OPEN) return;
+    ws.send(JSON.stringify({ exited: true, result: result.exitCode === 0 ? {} : { exit_code: result.exitCode } }), () => ws.terminate());
   });
 }
 

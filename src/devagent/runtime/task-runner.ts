@@ -136,8 +136,8 @@ export class TaskRunner {
     }
   }
 
-  execEnvironment(): { cwd: string; env: Record<string, string> } {
-    return { cwd: this.dirs.taskDir, env: this.env ?? buildTaskEnv(this.spec, this.task, this.dirs) };
+  execEnvironment(): { cwd: string; env: Record<string, string>; driver: string } {
+    return { cwd: this.dirs.taskDir, env: this.env ?? buildTaskEnv(this.spec, this.task, this.dirs), driver: String(this.task.Driver ?? "") };
   }
 
   logPath(type: "stdout" | "stderr"): string {
