@@ -44,11 +44,34 @@ describe("Logs when the allocation's node cannot be reached", () => {
     const stop = new AbortController();
     const f = followInBackground(id, stop.signal);
     try {
-      await until(async () => (await logRequests(allocId!)) >= 3, "the follow retrying");
+      // Longer than one read's own reconnect budget (6 attempts, twice over): the follow keeps waiting past it.
+      await until(async () => (await logRequests(allocId!)) >= 14, "the follow retrying");
       stack().agent.faults.clear();
       await until(async () => f.seen.filter((r) => r.line).length >= 5, "lines after the node is back");
       const lines = f.seen.map((r) => r.line).filter(Boolean);
       expect(lines.slice(0, 5)).toEqual(["1", "2", "3", "4", "5"]);
+    } finally {
+      stop.abort();
+      stack().agent.faults.clear();
+    }
+  });
+
+  it("waits for the node before a follow's tail too", async () => {
+    const id = newInstanceId("nopath");
+    const allocId = await runNumberedInstance(stack(), id, 5);
+    stack().agent.faults.set({ noPathToNode: { allocId } });
+    const stop = new AbortController();
+    const seen: LogsResponse[] = [];
+    const done = (async () => {
+      for await (const r of stack().provider.client.logs({ instanceId: id, stream: LogStream.STDOUT, follow: true, tail: 2 }, { signal: stop.signal })) seen.push(r);
+    })();
+    done.catch(() => undefined);
+    try {
+      // Longer than one read's own reconnect budget (6 attempts, twice over): the follow keeps waiting past it.
+      await until(async () => (await logRequests(allocId)) >= 14, "the tail read retrying");
+      stack().agent.faults.clear();
+      await until(async () => seen.length >= 2, "the tail once the node is back");
+      expect(seen.map((r) => r.line)).toEqual(["4", "5"]);
     } finally {
       stop.abort();
       stack().agent.faults.clear();

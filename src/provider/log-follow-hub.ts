@@ -193,7 +193,7 @@ export class LogFollowHub {
         // The allocation's node is out of reach of every server (a network partition, a restarting client): it may
         // come back, so the follow waits for it, with backoff, until its followers stop (the allocation ended).
         if (isNoPathToNode(err)) {
-          if (!(await pause(backoff, upstream.abort.signal))) return;
+          if (!(await pauseUnless(backoff, upstream.abort.signal))) return;
           backoff = Math.min(nodeRetryMaxMs, backoff * 2);
           continue;
         }
@@ -211,7 +211,7 @@ const nodeRetryMinMs = 250;
 const nodeRetryMaxMs = 10_000;
 
 /** Waits `ms`; false when `signal` aborted first. */
-function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+export function pauseUnless(ms: number, signal: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve(false);
     const done = () => {

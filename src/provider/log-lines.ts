@@ -4,7 +4,8 @@
 import { LineSplitter } from "../nomad/line-splitter.js";
 import { readLog, type LogChunk, type LogPosition } from "../nomad/logs.js";
 import type { NomadHttp } from "../nomad/nomad-http.js";
-import type { FollowTarget, LogFollowHub } from "./log-follow-hub.js";
+import { pauseUnless, type FollowTarget, type LogFollowHub } from "./log-follow-hub.js";
+import { isNoPathToNode } from "../nomad/nomad-error.js";
 
 export interface PositionedLine {
   text: string;
@@ -44,7 +45,10 @@ export async function* lineSource(o: LineSourceOptions): AsyncGenerator<LineEven
   const splitter = new PositionedSplitter();
   const out = o.blockBytes ? blockEmitter(splitter, o.blockBytes) : lineEmitter(splitter);
   if ("tail" in o.from) {
-    const tail = await tailLines(o.nomad, o.target, o.from.tail, !o.follow, o.signal, o.idleTimeoutMs);
+    const from = o.from;
+    const read = () => tailLines(o.nomad, o.target, from.tail, !o.follow, o.signal, o.idleTimeoutMs);
+    // Following, a node out of reach is waited for (as the shared follow does) until the allocation ends.
+    const tail = o.follow ? await whileNodeUnreachable(read, o.follow.stop, o.signal) : await read();
     yield { start: tail.start };
     if (tail.lines.length > 0) yield o.blockBytes ? { blocks: linesToBlocks(tail.lines, o.blockBytes) } : { lines: tail.lines };
     if (!o.follow) return;
@@ -218,5 +222,19 @@ export async function tailLines(
       return { start, lines, end };
     }
     window *= 4;
+  }
+}
+
+/** Runs `read` again, with backoff, while Nomad answers "No path to node" and neither `stop` nor `signal` fired. */
+async function whileNodeUnreachable<T>(read: () => Promise<T>, stop: AbortSignal, signal: AbortSignal): Promise<T> {
+  let backoff = 250;
+  for (;;) {
+    try {
+      return await read();
+    } catch (err) {
+      if (!isNoPathToNode(err) || stop.aborted || signal.aborted) throw err;
+      if (!(await pauseUnless(backoff, AbortSignal.any([stop, signal])))) throw err;
+      backoff = Math.min(10_000, backoff * 2);
+    }
   }
 }
