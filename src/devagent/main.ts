@@ -1,7 +1,7 @@
 // CLI: node dist/devagent.js --port 4646 [--host 127.0.0.1] [--acl] [--tls-cert F --tls-key F [--tls-ca F]] (--help: usage on stderr)
 //      [--data-dir D] [--region R] [--datacenter DC] [--host-volume NAME=PATH ...] [--cpu-mhz N] [--memory-mb N]
-// Prints the address (and with --acl the management token, which the operator needs) on stderr: one hclog JSON
-// line for machines and one human line. Stops every task on SIGINT/SIGTERM.
+// Prints the address (and with --acl the management and scoped tokens, which the operator needs) on stderr: one hclog
+// JSON line for machines and one human line. Stops every task on SIGINT/SIGTERM.
 import { parseArgs } from "node:util";
 import { createLogger } from "../log.js";
 import { startDevAgent } from "./dev-agent.js";
@@ -13,7 +13,8 @@ const usage = `Usage: devagent [flags]
 A single-node, Nomad-API-compatible agent that runs tasks as local processes (like \`nomad agent -dev\`).
   --port N                       HTTP port (default 4646; 0 = any free port)
   --host H                       address to listen on (default 127.0.0.1)
-  --acl                          require an ACL token; the management token is printed on start
+  --acl                          require an ACL token; the management token and the scoped tokens (read,
+                                 read-logs, no-read-job: see src/devagent/acl.ts) are printed on start
   --tls-cert F --tls-key F       serve HTTPS; --tls-ca F additionally requires client certificates from that CA
   --data-dir D                   allocation directories (default: a temporary directory)
   --region R, --datacenter DC    the node's region and datacenter (default global, dc1)
