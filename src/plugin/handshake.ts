@@ -1,6 +1,6 @@
 // The go-plugin handshake, plugin side: the magic cookie proves a host launched us, PLUGIN_PROTOCOL_VERSIONS picks
 // the app protocol, and one line on stdout tells the host where to connect:
-//   CORE-PROTOCOL|APP-PROTOCOL|NETWORK|ADDRESS|PROTOCOL[|CERT]
+//   CORE-PROTOCOL|APP-PROTOCOL|NETWORK|ADDRESS|PROTOCOL[|CERT[|MULTIPLEX]]
 
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
@@ -51,14 +51,29 @@ export function tcpPortRange(env: Readonly<Record<string, string | undefined>>):
   return { min, max };
 }
 
+/**
+ * go-plugin 1.6+ hosts with GRPCBrokerMultiplex set PLUGIN_MULTIPLEX_GRPC. Whenever it is set at all, the line gets a
+ * 7th field saying we support multiplexing (older hosts never set it, and split the line into six fields, so they would
+ * glue a 7th onto the certificate); we then actually multiplex when its value is true in Go's strconv.ParseBool terms.
+ */
+export function multiplexRequest(env: Readonly<Record<string, string | undefined>>): { announce: boolean; multiplex: boolean } {
+  const value = env.PLUGIN_MULTIPLEX_GRPC;
+  if (value === undefined || value === "") return { announce: false, multiplex: false };
+  return { announce: true, multiplex: ["1", "t", "T", "true", "TRUE", "True"].includes(value) };
+}
+
 export interface HandshakeLine {
   network: "unix" | "tcp";
   address: string;
   /** The AutoMTLS certificate field; only when the host sent PLUGIN_CLIENT_CERT (1.0.1 hosts crash otherwise). */
   cert?: string;
+  /** Adds the 7th field (`true`: this plugin multiplexes gRPC over one connection); only when the host asked. */
+  announceMultiplex?: boolean;
 }
 
-export function handshakeLine({ network, address, cert }: HandshakeLine): string {
-  const fields = [coreProtocolVersion, appProtocolVersion, network, address, "grpc"];
-  return (cert === undefined ? fields : [...fields, cert]).join("|") + "\n";
+export function handshakeLine({ network, address, cert, announceMultiplex }: HandshakeLine): string {
+  const fields: (string | number)[] = [coreProtocolVersion, appProtocolVersion, network, address, "grpc"];
+  if (cert !== undefined || announceMultiplex) fields.push(cert ?? "");
+  if (announceMultiplex) fields.push("true");
+  return fields.join("|") + "\n";
 }

@@ -7,9 +7,18 @@ import type { Logger } from "../log.js";
 import type { ProviderServiceImpl } from "../provider/provider-service.js";
 import { createServerCertificate, parseHostCertificate } from "./auto-mtls.js";
 import { EarlyListener } from "./early-listener.js";
-import { checkMagicCookie, handshakeLine, HandshakeError, negotiateProtocol, tcpPortRange, unixSocketPath } from "./handshake.js";
+import {
+  checkMagicCookie,
+  handshakeLine,
+  HandshakeError,
+  multiplexRequest,
+  negotiateProtocol,
+  tcpPortRange,
+  unixSocketPath,
+} from "./handshake.js";
 import { watchParent } from "./parent-watch.js";
 import type { PluginServer } from "./plugin-server.js";
+import { shareSocketWithGroup } from "./socket-group.js";
 import { onTermination } from "./termination.js";
 
 export interface PluginModeOptions {
@@ -37,7 +46,17 @@ export async function runPluginMode(options: PluginModeOptions): Promise<void> {
     }
   }
   const serverCert = hostCertPem ? createServerCertificate() : undefined;
+  const mux = multiplexRequest(env);
   const { listener, network, address } = await bind(env);
+  const group = env.PLUGIN_UNIX_SOCKET_GROUP;
+  if (group && network === "unix") {
+    try {
+      shareSocketWithGroup(address, group);
+    } catch (err) {
+      listener.close();
+      throw err;
+    }
+  }
 
   let server: PluginServer | undefined;
   let stopping: Promise<void> | undefined;
@@ -52,7 +71,7 @@ export async function runPluginMode(options: PluginModeOptions): Promise<void> {
   watchParent(() => stop("the host process exited"));
 
   // The one and only write to stdout.
-  process.stdout.write(handshakeLine({ network, address, cert: serverCert?.handshakeField }));
+  process.stdout.write(handshakeLine({ network, address, cert: serverCert?.handshakeField, announceMultiplex: mux.announce }));
 
   let provider: Promise<ProviderServiceImpl> | undefined;
   const loadProvider = () => (provider ??= options.loadProvider());
@@ -63,9 +82,11 @@ export async function runPluginMode(options: PluginModeOptions): Promise<void> {
     tls: serverCert && hostCertPem ? { certPem: serverCert.certPem, keyPem: serverCert.keyPem, hostCertPem } : undefined,
     requestShutdown: () => stop("the host called Shutdown"),
   });
+  // The yamux code is loaded only for a host that multiplexes (start-up budget).
+  const sink = mux.multiplex ? (await import("./multiplexed-connection.js")).multiplexedSink(server.accept, log) : server.accept;
   if (stopping) return;
-  listener.handOver(server.accept);
-  log.debug("plugin serving", { network, address, auto_mtls: serverCert !== undefined });
+  listener.handOver(sink);
+  log.debug("plugin serving", { network, address, auto_mtls: serverCert !== undefined, multiplexed: mux.multiplex });
   // Warm up once serving, so the host's first ProviderService call rarely waits for the load.
   loadProvider().catch((err: unknown) => log.error("loading the provider failed", { error: err }));
   await new Promise<never>(() => {});

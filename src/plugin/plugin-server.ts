@@ -3,7 +3,7 @@
 // by plugin-mode.ts so none of grpc-js or protobuf-es is parsed before the handshake line.
 
 import { ServerCredentials } from "@grpc/grpc-js";
-import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { ProviderService } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 import { GRPCBroker } from "../../gen/plugin/grpc_broker_pb.js";
 import { GRPCController } from "../../gen/plugin/grpc_controller_pb.js";
@@ -24,8 +24,8 @@ export interface PluginServerOptions {
 }
 
 export interface PluginServer {
-  /** Serves one accepted connection. */
-  accept(socket: Socket): void;
+  /** Serves one accepted connection: a socket, or a stream of a multiplexed one. */
+  accept(connection: Duplex): void;
   stopServing(): void;
   shutdown(graceMs: number): Promise<void>;
 }

@@ -46,15 +46,18 @@ export interface Handshake {
   cert: string | undefined;
   /** The plugin's certificate as PEM, when present. */
   certPem: string | undefined;
+  /** The 7th field (go-plugin 1.6+ gRPC broker multiplexing), when present. */
+  multiplex: string | undefined;
 }
 
 export function parseHandshake(line: string): Handshake {
-  const [core = "", app = "", network = "", address = "", protocol = "", cert, ...rest] = line.trimEnd().split("|");
+  const [core = "", app = "", network = "", address = "", protocol = "", sixth, multiplex, ...rest] = line.trimEnd().split("|");
+  const cert = sixth || undefined;
   if (rest.length > 0) throw new Error(`handshake line has too many fields: ${line}`);
   const certPem = cert
     ? `-----BEGIN CERTIFICATE-----\n${Buffer.from(cert, "base64").toString("base64").match(/.{1,64}/g)!.join("\n")}\n-----END CERTIFICATE-----\n`
     : undefined;
-  return { core, app, network, address, protocol, cert, certPem };
+  return { core, app, network, address, protocol, cert, certPem, multiplex };
 }
 
 export interface PluginProcess {

@@ -1,0 +1,57 @@
+// go-plugin 1.5.1+ hosts that run as another user than the plugin set PLUGIN_UNIX_SOCKET_GROUP: the socket must
+// belong to that group with mode 0660 by the time the handshake line is printed, and a group that cannot be used
+// stops start-up (exit 1, nothing on stdout) instead of leaving a socket the host cannot open. go-plugin 1.5+ may also
+// drop the host's environment entirely (SkipHostEnv): the plugin must start with only what the host passes.
+
+import { spawn } from "node:child_process";
+import { statSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { pluginEntry, refusingAddress, runPluginToExit, startPluginProcess, type PluginProcess } from "./helpers/plugin-process.js";
+
+let plugin: PluginProcess | undefined;
+afterEach(async () => {
+  await plugin?.kill();
+  plugin = undefined;
+});
+
+const hostVars = { CTRLPLANE_PLUGIN: "nomad-provider", PLUGIN_PROTOCOL_VERSIONS: "1" };
+
+describe("PLUGIN_UNIX_SOCKET_GROUP", () => {
+  it.each([
+    { group: "daemon", gid: 1 },
+    { group: "1", gid: 1 },
+  ])("gives the socket to group $group with mode 0660 before the handshake", async ({ group, gid }) => {
+    plugin = await startPluginProcess({ env: { PLUGIN_UNIX_SOCKET_GROUP: group, CP_NOMAD_ADDRESS: await refusingAddress() } });
+    const st = statSync(plugin.handshake.address);
+    expect(st.isSocket()).toBe(true);
+    expect(st.gid).toBe(gid);
+    expect(st.mode & 0o777).toBe(0o660);
+  });
+
+  it("refuses to start when the group does not exist: exit 1, one clear line, no handshake", async () => {
+    const run = await runPluginToExit({ env: { PATH: process.env.PATH, ...hostVars, PLUGIN_UNIX_SOCKET_GROUP: "no-such-group-xyz" } });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toContain('group "no-such-group-xyz" does not exist');
+  });
+});
+
+describe("a host that passes no environment of its own (SkipHostEnv)", () => {
+  it("starts and handshakes with only the go-plugin variables: no PATH, no HOME", async () => {
+    const child = spawn(process.execPath, [pluginEntry], { env: { ...hostVars }, stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      let stdout = "";
+      child.stdout.setEncoding("utf8");
+      const line = await new Promise<string>((resolve, reject) => {
+        child.stdout.on("data", (d: string) => {
+          stdout += d;
+          if (stdout.includes("\n")) resolve(stdout.trimEnd());
+        });
+        child.once("exit", (code) => reject(new Error(`exited ${code} before the handshake`)));
+      });
+      expect(line).toMatch(/^1\|1\|unix\|\/.+\.sock\|grpc$/);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
