@@ -79,6 +79,9 @@ export async function run() {
   const baseline = [];
   const handshake = [];
   const firstCall = [];
+  // A go-plugin 1.6+ host with GRPCBrokerMultiplex: the yamux code loads after the line, with the gRPC stack.
+  const handshakeMux = [];
+  const muxEnv = { ...env, PLUGIN_MULTIPLEX_GRPC: "true" };
   // Interleaved so drift in machine load hits all equally; one warm-up each fills the page cache.
   await time(["-e", "0"], env, false);
   await time([plugin], env, true, host);
@@ -86,14 +89,17 @@ export async function run() {
     baseline.push(await time(["-e", "0"], env, false));
     handshake.push(await time([plugin], env, true));
     firstCall.push(await time([plugin], env, true, host));
+    handshakeMux.push(await time([plugin], muxEnv, true));
   }
   const b = median(baseline);
   const p = median(handshake);
   const f = median(firstCall);
   const ratio = p / b;
+  const m = median(handshakeMux);
   console.log(`startup: node -e 0 median ${b.toFixed(1)} ms; plugin spawn->handshake line (AutoMTLS) median ${p.toFixed(1)} ms; ratio ${ratio.toFixed(2)} (target <= 2.0) ${ratio <= 2 ? "OK" : "OVER TARGET"}`);
+  console.log(`startup: with PLUGIN_MULTIPLEX_GRPC=true spawn->handshake line median ${m.toFixed(1)} ms; ratio ${(m / b).toFixed(2)} (target <= 2.0) ${m / b <= 2 ? "OK" : "OVER TARGET"}`);
   console.log(`startup: plugin spawn->first health check answered over mTLS median ${f.toFixed(1)} ms; ratio ${(f / b).toFixed(2)} (informational)`);
-  return { name: "startup", baselineMs: b, pluginMs: p, firstCallMs: f, ratio, ok: ratio <= 2 };
+  return { name: "startup", baselineMs: b, pluginMs: p, firstCallMs: f, multiplexedMs: m, ratio, ok: ratio <= 2 && m / b <= 2 };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
