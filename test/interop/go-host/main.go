@@ -55,10 +55,15 @@ func main() {
 	provisionFile := flag.String("provision", "", "protojson ProvisionRequest; empty: skip the lifecycle steps")
 	logsMarker := flag.String("logs-marker", "", "read Logs until a line contains this text")
 	pluginStderr := flag.String("plugin-stderr", "", "also copy the plugin's raw stderr lines to this file")
+	multiplex := flag.Bool("multiplex", false, "be a go-plugin 1.6+ host with GRPCBrokerMultiplex (yamux over one connection)")
 	flag.Parse()
 	if flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: go-host [flags] -- <plugin command...>")
 		os.Exit(2)
+	}
+	if *multiplex {
+		runMultiplexed(flag.Args())
+		return
 	}
 
 	logger := hclog.New(&hclog.LoggerOptions{
