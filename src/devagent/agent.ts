@@ -50,6 +50,8 @@ export interface DevAgentOptions {
   logger?: Logger;
   /** Event stream heartbeat period (Nomad: 10 s); tests shorten it to see idle heartbeats quickly. */
   eventHeartbeatMs?: number;
+  /** "mock_driver": every task runs with Nomad's mock driver, no process (scale tests). */
+  driverOverride?: "mock_driver";
 }
 
 export interface DevAgent {
@@ -106,7 +108,10 @@ export async function createDevAgent(options: DevAgentOptions, runtime: AgentRun
     const items = store.variables.get(jobKey(namespace, path))?.Items;
     return items ? { ...items } : undefined;
   };
-  const scheduler = new Scheduler({ store, createAllocRunner: runtime.createAllocRunner, node, region, dataDir, log, readVariable });
+  const scheduler = new Scheduler({
+    store, createAllocRunner: runtime.createAllocRunner, node, region, dataDir, log, readVariable,
+    ...(options.driverOverride ? { driverOverride: options.driverOverride } : {}),
+  });
   const jobs = new JobService(store, scheduler, { region, namespaces: new Set(["default", ...(options.namespaces ?? [])]) });
   let address = "";
   const deps: RouteDeps = {

@@ -80,6 +80,8 @@ export interface AllocRunSpec {
   readVariable?: (path: string, task: string) => Record<string, string> | undefined;
   /** The node's host volumes (client host_volume blocks): name -> host path. Absent: none. */
   hostVolumes?: Record<string, string>;
+  /** Runs every task with this driver instead of its own (the dev agent's --driver-override; only mock_driver). */
+  driverOverride?: string;
 }
 
 export interface AllocRunnerEvents {

@@ -1,5 +1,6 @@
 // CLI: node dist/devagent.js --port 4646 [--host 127.0.0.1] [--acl] [--tls-cert F --tls-key F [--tls-ca F]] (--help: usage on stderr)
 //      [--data-dir D] [--region R] [--datacenter DC] [--host-volume NAME=PATH ...] [--cpu-mhz N] [--memory-mb N]
+//      [--driver-override mock_driver]
 // Prints the address (and with --acl the management and scoped tokens, which the operator needs) on stderr: one hclog
 // JSON line for machines and one human line. Stops every task on SIGINT/SIGTERM.
 import { parseArgs } from "node:util";
@@ -20,6 +21,8 @@ A single-node, Nomad-API-compatible agent that runs tasks as local processes (li
   --region R, --datacenter DC    the node's region and datacenter (default global, dc1)
   --host-volume NAME=/path       a client host volume (repeatable)
   --cpu-mhz N, --memory-mb N     the node's capacity (default: this machine's)
+  --driver-override mock_driver  run every task with Nomad's mock driver, no process (scale tests): long-lived
+                                 tasks run until stopped, hooks exit 0; mock_driver tasks keep their own config
   -h, --help                     this text
 `;
 
@@ -42,6 +45,7 @@ function parseFlags() {
         "host-volume": { type: "string", multiple: true },
         "cpu-mhz": { type: "string" },
         "memory-mb": { type: "string" },
+        "driver-override": { type: "string" },
       },
       strict: true,
     }).values;
@@ -70,6 +74,8 @@ async function main(): Promise<void> {
     if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`--${flag}: not a positive integer: ${v}`);
     return Number(v);
   };
+  const override = values["driver-override"];
+  if (override !== undefined && override !== "mock_driver") throw new UsageError(`--driver-override: only mock_driver is supported, got ${override}`);
   const cpuMhz = positive("cpu-mhz", values["cpu-mhz"]);
   const memoryMb = positive("memory-mb", values["memory-mb"]);
   const agent = await startDevAgent({
@@ -80,6 +86,7 @@ async function main(): Promise<void> {
     ...(values.region ? { region: values.region } : {}),
     ...(values.datacenter ? { datacenter: values.datacenter } : {}),
     hostVolumes,
+    ...(override ? { driverOverride: override } : {}),
     nodeResources: { ...(cpuMhz ? { cpuMhz } : {}), ...(memoryMb ? { memoryMb } : {}) },
     ...(values["tls-cert"] ? { tls: { cert: values["tls-cert"], key: values["tls-key"]!, ...(values["tls-ca"] ? { ca: values["tls-ca"] } : {}) } } : {}),
   });

@@ -8,7 +8,7 @@ export function formatErrors(errors: string[]): string {
   return `${errors.length} error(s) occurred:\n\n${errors.map((e) => `* ${e}`).join("\n")}`;
 }
 
-const drivers = new Set(["raw_exec", "exec", "docker", "java", "qemu", "podman"]);
+const drivers = new Set(["raw_exec", "exec", "docker", "java", "qemu", "podman", "mock_driver"]);
 const jobTypes = new Set(["service", "batch", "system", "sysbatch"]);
 const restartModes = new Set(["delay", "fail"]);
 const healthChecks = new Set(["checks", "task_states", "manual"]);

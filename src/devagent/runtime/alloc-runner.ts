@@ -89,7 +89,7 @@ class LocalAllocRunner implements AllocRunner {
       } else if (options.allTasks) {
         await this.restartAll(reason);
       } else {
-        const running = [...this.tasks.values()].filter((t) => t.pid !== undefined);
+        const running = [...this.tasks.values()].filter((t) => t.running);
         await Promise.all(running.map((t) => t.restart(reason, { respawn: true, failure: false })));
       }
     } catch (err) {
@@ -99,7 +99,7 @@ class LocalAllocRunner implements AllocRunner {
   }
 
   signal(signal: NodeJS.Signals, task?: string): void {
-    const targets = task === undefined ? [...this.tasks.values()].filter((t) => t.pid !== undefined) : [this.taskRunner(task)];
+    const targets = task === undefined ? [...this.tasks.values()].filter((t) => t.running) : [this.taskRunner(task)];
     try {
       for (const t of targets) t.signal(signal);
     } catch (err) {

@@ -32,13 +32,19 @@ export interface SpawnOptions {
   memoryLimitKb?: number;
 }
 
-export interface TaskProcess {
+/** A task the runner supervises: a process group, or a mock_driver task with no process at all. */
+export interface RunningTask {
+  /** The leader's pid; undefined for a task without a process (mock_driver). */
+  readonly pid: number | undefined;
+  /** Resolves once the task has exited (for a process: once its group has been cleaned up). */
+  readonly exited: Promise<ExitResult>;
+  /** Signals the task (for a process: the whole process group). */
+  signal(sig: NodeJS.Signals | number): void;
+}
+
+export interface TaskProcess extends RunningTask {
   readonly pid: number;
   readonly child: ChildProcess;
-  /** Resolves once the leader has exited (and its group has been cleaned up). */
-  readonly exited: Promise<ExitResult>;
-  /** Signals the whole process group. */
-  signal(sig: NodeJS.Signals | number): void;
 }
 
 export function signalNumber(name: string | null): number {

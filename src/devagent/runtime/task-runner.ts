@@ -9,7 +9,8 @@ import { RestartTracker, restartPolicyOf, type ExitOutcome } from "./restart-pol
 import { DriverError, taskCommand } from "./task-command.js";
 import { buildTaskEnv, interpolate, mergedMeta, taskDirs, type TaskDirs } from "./task-env.js";
 import { taskEvent, type FullTaskEvent } from "./task-events.js";
-import { spawnTaskProcess, type TaskProcess } from "./task-process.js";
+import { spawnTaskProcess, type RunningTask } from "./task-process.js";
+import { mockDriverName, mockTaskConfig, startMockTask } from "./mock-driver.js";
 import { renderTemplates } from "./task-templates.js";
 import { prepareMounts } from "./task-mounts.js";
 
@@ -42,7 +43,7 @@ export class TaskRunner {
   readonly dirs: TaskDirs;
   readonly state: TaskState;
   private env: Record<string, string> | undefined;
-  private proc: TaskProcess | undefined;
+  private proc: RunningTask | undefined;
   private loop: Promise<void> | undefined;
   private interrupt: Interrupt | undefined;
   private wakeDelay: (() => void) | undefined;
@@ -74,6 +75,11 @@ export class TaskRunner {
 
   get pid(): number | undefined {
     return this.proc?.pid;
+  }
+
+  /** A task is up: a process, or a mock_driver task (which has none). */
+  get running(): boolean {
+    return this.proc !== undefined;
   }
 
   /** Runs the task until it is dead for good (or halted for an all-tasks restart). No-op while already running. */
@@ -126,11 +132,12 @@ export class TaskRunner {
   }
 
   signal(sig: NodeJS.Signals): void {
-    const pid = this.proc?.pid;
-    if (pid === undefined) throw new TaskNotRunningError();
+    const proc = this.proc;
+    if (proc === undefined) throw new TaskNotRunningError();
     this.emit(taskEvent("Signaling", { TaskSignal: sig }));
+    if (proc.pid === undefined) return; // a mock_driver task takes signals without effect
     try {
-      process.kill(pid, sig);
+      process.kill(proc.pid, sig);
     } catch {
       // exited in the meantime
     }
@@ -203,9 +210,9 @@ export class TaskRunner {
   private async runOnce(): Promise<ExitOutcome> {
     if (this.interrupt?.kind === "kill") return { exitCode: 0 };
     const env = this.env!;
-    let proc: TaskProcess;
+    let proc: RunningTask;
     try {
-      proc = this.spawn(env);
+      proc = await this.spawn(env);
     } catch (err) {
       const driverErr = err instanceof DriverError ? err : new DriverError(String((err as Error)?.message ?? err), true);
       this.emit(taskEvent("Driver Failure", { DriverError: driverErr.message }));
@@ -222,7 +229,11 @@ export class TaskRunner {
     return { exitCode: result.exitCode };
   }
 
-  private spawn(env: Record<string, string>): TaskProcess {
+  private async spawn(env: Record<string, string>): Promise<RunningTask> {
+    if ((this.spec.driverOverride ?? this.task.Driver) === mockDriverName) {
+      const overridden = this.task.Driver === mockDriverName ? undefined : { longLived: this.kind === "main" || this.kind.endsWith("sidecar") };
+      return startMockTask(mockTaskConfig(this.task.Config ?? {}, overridden), { stdout: this.logPath("stdout"), stderr: this.logPath("stderr") });
+    }
     const meta = mergedMeta(this.spec, this.task);
     const command = taskCommand(this.task, this.spec.ports, (s) => interpolate(s, env, this.spec, meta));
     assertExecutable(command.argv[0]!, this.dirs.taskDir, env.PATH);
@@ -243,7 +254,7 @@ export class TaskRunner {
   }
 
   /** Sends the task's kill signal to its process group, and SIGKILL once KillTimeout has passed. */
-  private terminate(proc: TaskProcess, announce: boolean): void {
+  private terminate(proc: RunningTask, announce: boolean): void {
     const timeoutNs = typeof this.task.KillTimeout === "number" ? this.task.KillTimeout : defaultKillTimeoutNs;
     if (announce) this.emit(taskEvent("Killing", { KillTimeout: timeoutNs }));
     const sig = typeof this.task.KillSignal === "string" && this.task.KillSignal ? this.task.KillSignal : "SIGTERM";

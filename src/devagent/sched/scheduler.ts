@@ -25,6 +25,8 @@ export interface SchedulerDeps {
   log: Logger;
   /** Variable reads on behalf of a task's workload identity (see AllocRunSpec.readVariable). */
   readVariable?: (namespace: string, path: string, identity: { job: string; group: string; task: string }) => Record<string, string> | undefined;
+  /** Every task runs with this driver (see AllocRunSpec.driverOverride). */
+  driverOverride?: string;
 }
 
 /** Asks the job layer to revert a job to a version (auto-revert after a failed deployment). */
@@ -443,6 +445,7 @@ export class Scheduler {
         ...(health ? { health } : {}),
         ...(this.deps.readVariable ? { readVariable: this.variableReader(alloc) } : {}),
         hostVolumes: this.deps.node.hostVolumes,
+        ...(this.deps.driverOverride ? { driverOverride: this.deps.driverOverride } : {}),
       },
       { onUpdate: () => this.queueSync(id), onHealth: (healthy, description) => this.onHealth(id, healthy, description) },
     );

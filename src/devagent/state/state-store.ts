@@ -25,6 +25,47 @@ export function jobKey(namespace: string, id: string): string {
   return `${namespace}\u0000${id}`;
 }
 
+/**
+ * A table keyed by object ID that also indexes its rows by job (Nomad's memdb has a "job" index on allocs, evals and
+ * deployments), so per-job reads cost what the job has, not what the cluster has. Rows never change job.
+ */
+export class JobIndexedTable extends Map<string, Json> {
+  readonly #byJob = new Map<string, Map<string, Json>>();
+
+  override set(id: string, row: Json): this {
+    const previous = super.get(id);
+    if (previous) this.#byJob.get(jobKey(previous.Namespace, previous.JobID))?.delete(id);
+    super.set(id, row);
+    const key = jobKey(row.Namespace, row.JobID);
+    let rows = this.#byJob.get(key);
+    if (!rows) this.#byJob.set(key, (rows = new Map()));
+    rows.set(id, row);
+    return this;
+  }
+
+  override delete(id: string): boolean {
+    const previous = super.get(id);
+    if (previous) {
+      const key = jobKey(previous.Namespace, previous.JobID);
+      const rows = this.#byJob.get(key);
+      rows?.delete(id);
+      if (rows?.size === 0) this.#byJob.delete(key);
+    }
+    return super.delete(id);
+  }
+
+  override clear(): void {
+    this.#byJob.clear();
+    super.clear();
+  }
+
+  /** The job's rows, in insertion order (as a scan of the whole table would give them). */
+  ofJob(namespace: string, jobId: string): Json[] {
+    const rows = this.#byJob.get(jobKey(namespace, jobId));
+    return rows ? [...rows.values()] : [];
+  }
+}
+
 export class StateStore {
   private index = 1;
   private readonly tableIndex = new Map<Table, number>();
@@ -35,9 +76,9 @@ export class StateStore {
   readonly jobs = new Map<string, Json>();
   /** Every stored version of a job, newest first. */
   readonly jobVersions = new Map<string, Json[]>();
-  readonly allocs = new Map<string, Json>();
-  readonly evals = new Map<string, Json>();
-  readonly deployments = new Map<string, Json>();
+  readonly allocs = new JobIndexedTable();
+  readonly evals = new JobIndexedTable();
+  readonly deployments = new JobIndexedTable();
   /** Scaling events per job and group (GET /v1/job/:id/scale "Events"). */
   readonly scalingEvents = new Map<string, Record<string, Json[]>>();
   /** Nomad Variables per namespace/path (jobKey(namespace, path)), stored decrypted: there is no keyring here. */
@@ -84,18 +125,16 @@ export class StateStore {
   }
 
   allocsOfJob(namespace: string, jobId: string): Json[] {
-    return [...this.allocs.values()].filter((a) => a.Namespace === namespace && a.JobID === jobId);
+    return this.allocs.ofJob(namespace, jobId);
   }
 
   evalsOfJob(namespace: string, jobId: string): Json[] {
-    return [...this.evals.values()].filter((e) => e.Namespace === namespace && e.JobID === jobId);
+    return this.evals.ofJob(namespace, jobId);
   }
 
   /** Deployments of a job, newest first. */
   deploymentsOfJob(namespace: string, jobId: string): Json[] {
-    return [...this.deployments.values()]
-      .filter((d) => d.Namespace === namespace && d.JobID === jobId)
-      .sort((a, b) => b.CreateIndex - a.CreateIndex);
+    return this.deployments.ofJob(namespace, jobId).sort((a, b) => b.CreateIndex - a.CreateIndex);
   }
 }
 
