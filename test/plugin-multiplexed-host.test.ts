@@ -1,51 +1,16 @@
 // A go-plugin 1.6+ host with GRPCBrokerMultiplex, on the wire (read from go-plugin's client.go and
 // internal/grpcmux/grpc_client_muxer.go): it sets PLUGIN_MULTIPLEX_GRPC=true, reads all seven handshake fields and
 // refuses a plugin whose 7th is not true, dials the socket ONCE, runs a yamux client on that connection, and makes
-// every gRPC connection (TLS inside, with AutoMTLS) a yamux stream of it. Here the host's dialer is a local socket
-// whose every accepted connection is piped into a fresh yamux stream, so grpc-js dials streams as go-plugin's does.
+// every gRPC connection (TLS inside, with AutoMTLS) a yamux stream of it (test/helpers/multiplexing-host.ts).
 
-import { connect, createServer, type Server, type Socket } from "node:net";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { ProviderService } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { GRPCController } from "../gen/plugin/grpc_controller_pb.js";
-import { YamuxSession } from "../src/plugin/yamux-session.js";
 import { createServiceClient } from "./helpers/provider-client.js";
+import { multiplexingHost, type MultiplexingHost } from "./helpers/multiplexing-host.js";
 import { refusingAddress, startPluginProcess, type PluginProcess } from "./helpers/plugin-process.js";
-
-interface MultiplexingHost {
-  /** A gRPC target whose every connection is one yamux stream of the host's single connection to the plugin. */
-  target: string;
-  session: YamuxSession;
-  close(): void;
-}
-
-async function multiplexingHost(plugin: PluginProcess): Promise<MultiplexingHost> {
-  const conn = connect(plugin.handshake.address);
-  await new Promise<void>((resolve, reject) => conn.once("connect", resolve).once("error", reject));
-  const session = new YamuxSession(conn, { role: "client" });
-  const dir = mkdtempSync(join(tmpdir(), "mux-host-"));
-  const dialer: Server = createServer((local: Socket) => {
-    const stream = session.openStream();
-    local.pipe(stream).pipe(local);
-    local.on("error", () => stream.destroy());
-    stream.on("error", () => local.destroy());
-  });
-  const path = join(dir, "dial.sock");
-  await new Promise<void>((resolve) => dialer.listen(path, resolve));
-  return {
-    target: `unix:${path}`,
-    session,
-    close: () => {
-      dialer.close();
-      session.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 let plugin: PluginProcess | undefined;
 let host: MultiplexingHost | undefined;
