@@ -87,11 +87,12 @@ describe("secrets through Nomad Variables", () => {
   });
 
   it("a Provision that cannot register leaves no variable behind, and says nothing secret", async () => {
-    // A job that already exists: the variables of its owner must not be touched either.
+    // A job that already exists for another tenant: the variables of its owner must not be touched either.
     const owner = await client.provision(request("inst_sec2"), call);
     expect(owner.state).toBe(InstanceState.RUNNING);
     const before = (await api(agent(), "GET", "/v1/var/nomad/jobs/cp-inst_sec2/workload/web")).json;
-    const again = await grpcCode(client.provision(request("inst_sec2", { secrets: [{ key: "other", value: "intruder-value" }] }), call));
+    const intruder = { ...request("inst_sec2", { secrets: [{ key: "other", value: "intruder-value" }] }), tenantId: "ten_intruder" };
+    const again = await grpcCode(client.provision(intruder, call));
     expect(again.code).toBe(GrpcStatus.ALREADY_EXISTS);
     const after = (await api(agent(), "GET", "/v1/var/nomad/jobs/cp-inst_sec2/workload/web")).json;
     expect(after).toEqual(before);

@@ -51,30 +51,30 @@ export interface WrittenSecret {
 }
 
 /**
- * Creates the instance's secret variables, each only if absent (cas=0). One that exists already belongs to a live
- * job or was left by an interrupted Provision: either way it is not overwritten (FAILED_PRECONDITION) and
- * whatever this call wrote is removed again.
+ * Writes the instance's secret variables (creating or replacing them: the paths are the instance's own, and Provision
+ * has checked the job is absent or this instance's). removeOnFailure: when one write fails, whatever this call wrote
+ * is removed again — for a Provision that creates the instance, never for one that updates a live job's secrets.
  */
-export async function writeSecrets(nomad: NomadHttp, jobId: string, services: ServiceSpec[], signal: AbortSignal, log: Logger): Promise<WrittenSecret[]> {
+export async function writeSecrets(
+  nomad: NomadHttp,
+  jobId: string,
+  services: ServiceSpec[],
+  signal: AbortSignal,
+  log: Logger,
+  options: { removeOnFailure: boolean } = { removeOnFailure: true },
+): Promise<WrittenSecret[]> {
   const written: WrittenSecret[] = [];
   try {
     for (const svc of services) {
       if (svc.secrets.length === 0) continue;
       const path = secretsVariablePath(jobId, svc.name);
-      const res = await putVariable(nomad, path, secretItems(svc), { cas: 0, signal });
-      if (!res.ok) {
-        throw new ProviderError(
-          Code.FailedPrecondition,
-          `Nomad Variable ${path} already exists (a concurrent Provision, or left over by an interrupted one); ` +
-            "Deprovision the instance to remove it, then retry",
-          { field: `services[${services.indexOf(svc)}].secrets` },
-        );
-      }
+      const res = await putVariable(nomad, path, secretItems(svc), { signal });
+      if (!res.ok) throw new ProviderError(Code.Aborted, `Nomad Variable ${path} changed concurrently; retry`);
       written.push({ path, index: res.index });
     }
     return written;
   } catch (err) {
-    await removeSecrets(nomad, written, log);
+    if (options.removeOnFailure) await removeSecrets(nomad, written, log);
     throw err;
   }
 }

@@ -2377,6 +2377,9 @@ export const ProviderService: GenService<{
   },
   /**
    * Provision creates the instance's Nomad job and waits (within the call deadline) for its allocations to be placed.
+   * Retry: safe with the same request. A job made for the same instance and tenant is brought to the request: the same
+   * spec leaves it untouched (no new job version) or starts it if stopped; another spec registers a new version.
+   * ALREADY_EXISTS only when the job belongs to another instance or tenant.
    *
    * @generated from rpc ctrlplane.provider.v1.ProviderService.Provision
    */
