@@ -1,5 +1,5 @@
 // Releases through the gRPC service against the dev agent: each strategy moves the live allocations to the new
-// image (and env), a repeated release is "unchanged", a deploy over a running deployment says Nomad cancelled it.
+// image (and env), a repeated release registers nothing and answers its deployment, a deploy over a running deployment says Nomad cancelled it.
 
 import { beforeAll, describe, expect, it } from "vitest";
 import { status as GrpcStatus } from "@grpc/grpc-js";
@@ -74,12 +74,15 @@ describe("Deploy moves the instance to a new image with each strategy", () => {
     expect((live as { id: string }[]).map((a) => a.id).sort()).toEqual([...d.TaskGroups.workload.PlacedCanaries].sort());
   });
 
-  it("the same release again is unchanged: no new job version", async () => {
+  it("the same release again registers nothing and answers that version's deployment (a safe retry)", async () => {
     const res = await provider().client.deploy(
       { instanceId: id, releaseId: "r3", strategy: DeployStrategy.ROLLING, services: [{ name: "web", image: "busybox:4" }], options: quick() },
       call,
     );
-    expect(res).toMatchObject({ status: "unchanged", deploymentId: "", jobVersion: 3n });
+    const latest = (await api(agent(), "GET", `/v1/job/${jobId}/deployment`)).json;
+    expect(latest.JobVersion).toBe(3);
+    expect(res).toMatchObject({ status: "successful", deploymentId: latest.ID, jobVersion: 3n });
+    expect(res.message).toMatch(/^release r3 is already job version 3; /);
     expect((await api(agent(), "GET", `/v1/job/${jobId}`)).json.Version).toBe(3);
   });
 

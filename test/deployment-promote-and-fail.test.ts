@@ -62,15 +62,20 @@ describe("PromoteDeployment and FailDeployment", () => {
     await until(async () => (await api(agent(), "GET", `/v1/deployment/${res.deploymentId}`)).json.Status === "successful", "successful");
   });
 
-  it("refuses when there is nothing to act on, or the deployment is another instance's", async () => {
+  it("answers a retried Promote, refuses when there is nothing to act on, or the deployment is another instance's", async () => {
     await until(async () => {
       const d = (await api(agent(), "GET", `/v1/job/${jobId}/deployment`)).json;
       return !d || !["running", "pending", "paused"].includes(d.Status);
     }, "no active deployment");
-    const none = await grpcCode(provider().client.promoteDeployment({ instanceId: id }, call));
+    // The latest deployment is the promoted, finished canary release: a Promote retried now answers it, a Fail has
+    // nothing to act on.
+    const latest = (await api(agent(), "GET", `/v1/job/${jobId}/deployment`)).json;
+    const retried = await provider().client.promoteDeployment({ instanceId: id }, call);
+    expect(retried).toMatchObject({ deploymentId: latest.ID, status: "successful" });
+    expect(retried.message).toMatch(/^canaries already promoted; /);
+    const none = await grpcCode(provider().client.failDeployment({ instanceId: id }, call));
     expect(none.code).toBe(GrpcStatus.FAILED_PRECONDITION);
     expect(none.details).toMatch(/has no active deployment/);
-    const latest = (await api(agent(), "GET", `/v1/job/${jobId}/deployment`)).json;
     const terminal = await grpcCode(provider().client.failDeployment({ instanceId: id, deploymentId: latest.ID }, call));
     expect(terminal.code).toBe(GrpcStatus.FAILED_PRECONDITION);
     const foreign = await grpcCode(provider().client.promoteDeployment({ instanceId: "someone_else", deploymentId: latest.ID }, call));

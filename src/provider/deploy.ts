@@ -3,6 +3,8 @@
 // EnforceIndex at the read JobModifyIndex, so a concurrent change fails (ABORTED) instead of being overwritten.
 // Unless no_wait, the call then follows Nomad's deployment until it is terminal or the call's time is up, and
 // promotes canaries itself (CANARY) once they are all healthy. The answer carries Nomad's deployment status.
+// Safe to retry: a Deploy of the release the job already carries (same release_id, same services) registers nothing
+// and answers that version's deployment as the first call would have (following it, unless no_wait).
 
 import { DeployStrategy, type DeployRequest, type DeployResponseSchema } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -16,6 +18,7 @@ import type { NomadHttp } from "../nomad/nomad-http.js";
 import type { ProviderDeps } from "./provider-deps.js";
 import { jobIdFor } from "./instance-id.js";
 import { patchJobForRelease } from "./release-patch.js";
+import { metaKeys } from "./job-builder.js";
 import { strategyName } from "./update-strategy.js";
 import { waitUntil } from "./call-budget.js";
 import { awaitingPromotion, deploymentOfVersion, followDeployment, type Budget } from "./deployment-follow.js";
@@ -35,6 +38,7 @@ export async function deploy(deps: ProviderDeps, req: DeployRequest, ctx: CallCo
   }
   const { job, changed } = patchJobForRelease(current, req);
   const version = current.Version ?? 0;
+  if (!changed && current.Meta?.[metaKeys.release] === req.releaseId) return answerDeployed(deps, req, jobId, version, ctx);
   if (!changed) {
     return {
       providerRef: jobId,
@@ -86,6 +90,27 @@ export async function deploy(deps: ProviderDeps, req: DeployRequest, ctx: CallCo
     notes.push("the canaries are waiting for promotion: call PromoteDeployment, or FailDeployment to roll back");
   }
   return answer(d.Status, d.ID, await describe(nomad, jobId, d, ctx));
+}
+
+/** A retry of a Deploy that already registered: the deployment of the running version, followed as the first call would. */
+async function answerDeployed(deps: ProviderDeps, req: DeployRequest, jobId: string, version: number, ctx: CallContext): Promise<DeployAnswer> {
+  const { nomad } = deps;
+  const answer = (status: string, deploymentId: string, message: string): DeployAnswer => ({
+    providerRef: jobId,
+    status,
+    deploymentId,
+    jobVersion: BigInt(version),
+    message: `release ${req.releaseId} is already job version ${version}; ${message}`,
+  });
+  const { value: latest } = await readLatestDeployment(nomad, jobId, { signal: ctx.signal });
+  if (!latest || latest.JobVersion !== version) return answer("successful", "", "Nomad needed no deployment (nothing to replace)");
+  if (req.options?.noWait || !isActiveDeployment(latest)) return answer(latest.Status, latest.ID, await describe(nomad, jobId, latest, ctx));
+  const budget: Budget = { signal: ctx.signal, until: waitUntil(ctx, defaultFollowMs) };
+  const followed = await followDeployment(nomad, latest, budget, { promote: req.strategy === DeployStrategy.CANARY });
+  const d = followed.deployment;
+  const notes = followed.promoted ? ["canaries were healthy and promoted"] : [];
+  if (!followed.terminal && awaitingPromotion(d)) notes.push("the canaries are waiting for promotion: call PromoteDeployment, or FailDeployment to roll back");
+  return answer(d.Status, d.ID, [await describe(nomad, jobId, d, ctx), ...notes].join("; "));
 }
 
 /** The version number Nomad gave this registration (a concurrent writer may already have registered another). */

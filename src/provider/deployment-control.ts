@@ -1,6 +1,7 @@
 // PromoteDeployment and FailDeployment: the host's manual controls over a running release. Without an explicit
 // deployment_id they act on the instance's active deployment; a deployment of another job is NOT_FOUND for this
-// instance, never touched.
+// instance, never touched. Both are safe to retry: a deployment that is already promoted (or finished successfully)
+// answers its state to a Promote, one that already failed answers its state to a Fail, with no second write.
 
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type {
@@ -23,8 +24,26 @@ import { waitUntil } from "./call-budget.js";
 
 type Control = MessageInitShape<typeof PromoteDeploymentResponseSchema> & MessageInitShape<typeof FailDeploymentResponseSchema>;
 
-/** The deployment a control call acts on: the named one (it must belong to the instance) or the active one. */
-async function targetDeployment(nomad: NomadHttp, instanceId: string, deploymentId: string, signal: AbortSignal): Promise<Deployment> {
+/** Whether a deployment already is where a Promote or a Fail would take it (a retry after a lost answer). */
+function alreadyDone(d: Deployment, action: "promote" | "fail"): boolean {
+  if (action === "fail") return d.Status === "failed";
+  // Only a canary deployment can have been promoted; a rolling one has nothing a Promote could have done.
+  const groups = Object.values(d.TaskGroups ?? {}).filter((g) => (g.DesiredCanaries ?? 0) > 0);
+  const promoted = groups.length > 0 && groups.every((g) => g.Promoted === true);
+  return promoted && (d.Status === "successful" || isActiveDeployment(d));
+}
+
+/**
+ * The deployment a control call acts on: the named one (it must belong to the instance) or the active one — or,
+ * when none is active, the latest one if it already is where the call would take it.
+ */
+async function targetDeployment(
+  nomad: NomadHttp,
+  instanceId: string,
+  deploymentId: string,
+  action: "promote" | "fail",
+  signal: AbortSignal,
+): Promise<Deployment> {
   const jobId = jobIdFor(instanceId);
   if (deploymentId) {
     const { value } = await readDeployment(nomad, deploymentId, { signal });
@@ -34,6 +53,7 @@ async function targetDeployment(nomad: NomadHttp, instanceId: string, deployment
     return value;
   }
   const { value: latest } = await readLatestDeployment(nomad, jobId, { signal });
+  if (latest && alreadyDone(latest, action)) return latest;
   if (!latest || !isActiveDeployment(latest)) {
     const last = latest ? ` (the latest, ${latest.ID}, is ${latest.Status})` : "";
     throw new ProviderError(Code.FailedPrecondition, `instance ${instanceId} has no active deployment${last}`);
@@ -50,7 +70,11 @@ async function settled(deps: ProviderDeps, jobId: string, d: Deployment, evalId:
 }
 
 export async function promote(deps: ProviderDeps, req: PromoteDeploymentRequest, ctx: CallContext): Promise<Control> {
-  const d = await targetDeployment(deps.nomad, req.instanceId, req.deploymentId, ctx.signal);
+  const d = await targetDeployment(deps.nomad, req.instanceId, req.deploymentId, "promote", ctx.signal);
+  if (alreadyDone(d, "promote")) {
+    const answer = await settled(deps, d.JobID, d, undefined, ctx);
+    return { ...answer, message: `canaries already promoted; ${answer.message}` };
+  }
   const res = await promoteDeployment(deps.nomad, d.ID, { signal: ctx.signal });
   deps.log.info("deployment promoted", { job_id: d.JobID, deployment_id: d.ID });
   const answer = await settled(deps, d.JobID, d, res.EvalID, ctx);
@@ -58,7 +82,8 @@ export async function promote(deps: ProviderDeps, req: PromoteDeploymentRequest,
 }
 
 export async function fail(deps: ProviderDeps, req: FailDeploymentRequest, ctx: CallContext): Promise<Control> {
-  const d = await targetDeployment(deps.nomad, req.instanceId, req.deploymentId, ctx.signal);
+  const d = await targetDeployment(deps.nomad, req.instanceId, req.deploymentId, "fail", ctx.signal);
+  if (alreadyDone(d, "fail")) return settled(deps, d.JobID, d, undefined, ctx);
   const res = await failDeployment(deps.nomad, d.ID, { signal: ctx.signal });
   deps.log.info("deployment marked failed", { job_id: d.JobID, deployment_id: d.ID, reverted_to: res.RevertedJobVersion ?? undefined });
   return settled(deps, d.JobID, d, res.EvalID, ctx);

@@ -43,6 +43,10 @@ export async function scale(deps: ProviderDeps, req: ScaleRequest, ctx: CallCont
   const task = scaledTask(group.Tasks, req.serviceName);
 
   if (!changesResources) {
+    // Already at that count: nothing to write (a retry of a Scale whose answer was lost ends here too).
+    if (group.Count === r.replicas) {
+      return { providerRef: jobId, replicas: r.replicas!, jobVersion: BigInt(job.Version ?? 0), message: `already at ${r.replicas} replicas` };
+    }
     const { EvalID } = await scaleWhenAllowed(deps, jobId, group.Name, r.replicas!, ctx);
     const blocked = await unplaced(deps, EvalID, waitUntil(ctx, placementWaitMs), ctx.signal);
     // Nomad's Job.Scale registers the job with the new count: a new version, which is the one the answer names.
@@ -61,6 +65,14 @@ export async function scale(deps: ProviderDeps, req: ScaleRequest, ctx: CallCont
   // as well as up — keeping the larger size would answer "updated" for a change that never happened.
   if (r.diskMb > 0) g.EphemeralDisk = { ...g.EphemeralDisk, SizeMB: r.diskMb };
   if (r.replicas !== undefined) g.Count = r.replicas;
+  if (sameResources(job, updated, task.Name)) {
+    return {
+      providerRef: jobId,
+      replicas: g.Count ?? 0,
+      jobVersion: BigInt(job.Version ?? 0),
+      message: `resources of ${task.Name} already as requested (job version ${job.Version ?? 0})`,
+    };
+  }
   const registered = await registerJob(nomad, updated, {
     enforceIndex: job.JobModifyIndex ?? 0,
     preserveCounts: r.replicas === undefined,
@@ -75,6 +87,20 @@ export async function scale(deps: ProviderDeps, req: ScaleRequest, ctx: CallCont
     jobVersion: BigInt(after.Version ?? 0),
     message: withBlocked(`resources of ${task.Name} updated (job version ${after.Version ?? 0})`, blocked),
   };
+}
+
+/** Whether the scaled job asks for exactly what the job already has (the task's CPU and memory, the disk, the count). */
+function sameResources(before: Job, after: Job, taskName: string): boolean {
+  const g0 = instanceGroup(before)!;
+  const g1 = instanceGroup(after)!;
+  const t0 = g0.Tasks.find((t) => t.Name === taskName)?.Resources;
+  const t1 = g1.Tasks.find((t) => t.Name === taskName)?.Resources;
+  return (
+    t0?.CPU === t1?.CPU &&
+    t0?.MemoryMB === t1?.MemoryMB &&
+    (g0.EphemeralDisk?.SizeMB ?? undefined) === (g1.EphemeralDisk?.SizeMB ?? undefined) &&
+    g0.Count === g1.Count
+  );
 }
 
 /**

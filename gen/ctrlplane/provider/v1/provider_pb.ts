@@ -2389,7 +2389,7 @@ export const ProviderService: GenService<{
     output: typeof ProvisionResponseSchema;
   },
   /**
-   * Deprovision stops and purges the instance's job. Idempotent: a missing job is a success.
+   * Deprovision stops and purges the instance's job. Retry: safe; a missing job is a success.
    *
    * @generated from rpc ctrlplane.provider.v1.ProviderService.Deprovision
    */
@@ -2400,6 +2400,7 @@ export const ProviderService: GenService<{
   },
   /**
    * Start re-submits a stopped instance's job unchanged (every field survives a Stop/Start round trip).
+   * Retry: safe; a running instance is left alone and answers its state.
    *
    * @generated from rpc ctrlplane.provider.v1.ProviderService.Start
    */
@@ -2409,7 +2410,7 @@ export const ProviderService: GenService<{
     output: typeof StartResponseSchema;
   },
   /**
-   * Stop stops the instance's job without purging it.
+   * Stop stops the instance's job without purging it. Retry: safe; a stopped instance answers STOPPED, no write.
    *
    * @generated from rpc ctrlplane.provider.v1.ProviderService.Stop
    */
@@ -2420,6 +2421,7 @@ export const ProviderService: GenService<{
   },
   /**
    * Restart restarts every running allocation of the current job version in place, in batches of the update max_parallel.
+   * Retry: NOT idempotent; every call restarts again (a restart has no end state to converge on).
    *
    * @generated from rpc ctrlplane.provider.v1.ProviderService.Restart
    */
@@ -2450,6 +2452,8 @@ export const ProviderService: GenService<{
   },
   /**
    * Deploy rolls out a new release (new images/env/health checks for some services) with the chosen strategy.
+   * Retry: safe with the same request; when the job already carries release_id with these services, nothing is
+   * registered and the answer is that job version's deployment (followed, unless no_wait), as the first call's was.
    *
    * @generated from rpc ctrlplane.provider.v1.ProviderService.Deploy
    */
@@ -2460,6 +2464,7 @@ export const ProviderService: GenService<{
   },
   /**
    * PromoteDeployment promotes the canaries of a deployment (default: the instance's active deployment).
+   * Retry: safe; an already promoted deployment (running or successful) answers its state.
    *
    * @generated from rpc ctrlplane.provider.v1.ProviderService.PromoteDeployment
    */
@@ -2470,6 +2475,7 @@ export const ProviderService: GenService<{
   },
   /**
    * FailDeployment marks a running deployment failed; with auto_revert Nomad then reverts to the last stable version.
+   * Retry: safe; an already failed deployment answers its state.
    *
    * @generated from rpc ctrlplane.provider.v1.ProviderService.FailDeployment
    */
@@ -2480,6 +2486,7 @@ export const ProviderService: GenService<{
   },
   /**
    * Rollback reverts the instance to the job version that carried release_id.
+   * Retry: safe; when the running version already carries release_id nothing is reverted.
    *
    * @generated from rpc ctrlplane.provider.v1.ProviderService.Rollback
    */
@@ -2490,6 +2497,7 @@ export const ProviderService: GenService<{
   },
   /**
    * Scale changes replicas (through Nomad's scale endpoint) and/or cpu/memory/disk (a new job version).
+   * Retry: safe; values equal to the current ones write nothing and answer the current job version.
    *
    * @generated from rpc ctrlplane.provider.v1.ProviderService.Scale
    */
