@@ -1,10 +1,12 @@
 // Builds the CallContext of one gRPC call: its AbortSignal fires when the client cancels, the deadline passes or the
-// server shuts down, with a ProviderError as the reason so Nomad calls aborted by it map to the right code.
+// server shuts down, with a ProviderError as the reason so Nomad calls aborted by it map to the right code; it also
+// carries the caller's W3C trace context (traceparent/tracestate metadata) to every Nomad request of the call.
 
 import type { Metadata } from "@grpc/grpc-js";
 import type { EventEmitter } from "node:events";
 import { Code, ProviderError } from "../errors.js";
 import type { CallContext } from "./service-impl.js";
+import { bindTrace, parseTraceContext } from "../trace-context.js";
 
 interface GrpcCallLike extends EventEmitter {
   metadata: Metadata;
@@ -43,10 +45,15 @@ export function createCallContext(call: GrpcCallLike): LiveCallContext {
     else if (ms < 2 ** 31) timer = setTimeout(expire, ms);
   }
 
+  const metadata = textMetadata(call.metadata);
+  const trace = parseTraceContext(metadata.traceparent, metadata.tracestate);
+  bindTrace(controller.signal, trace);
+
   return {
     signal: controller.signal,
     deadline,
-    metadata: textMetadata(call.metadata),
+    metadata,
+    trace,
     abort,
     dispose() {
       if (timer) clearTimeout(timer);

@@ -4,6 +4,7 @@
 
 import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
+import type { TraceContext } from "../trace-context.js";
 
 /** What every handler gets besides its request. */
 export interface CallContext {
@@ -13,6 +14,8 @@ export interface CallContext {
   readonly deadline: Date | undefined;
   /** Request metadata (lower-case keys; binary values are not included). */
   readonly metadata: Readonly<Record<string, string>>;
+  /** The caller's W3C trace context (valid `traceparent` metadata), also bound to `signal` for every Nomad request. */
+  readonly trace?: TraceContext | undefined;
 }
 
 type Out<O extends DescMessage> = MessageInitShape<O> | MessageShape<O>;

@@ -2,6 +2,7 @@
 // a `{}` heartbeat right after connecting and then every 30 s. readEventStream yields the batches of one connection;
 // followEventStream reconnects after a drop from the last index it delivered, never delivering an index twice.
 
+import { linkedSignal } from "../trace-context.js";
 import type { NomadHttp } from "./nomad-http.js";
 import type { EventBatch, StreamEvent } from "./types.js";
 import { Code, ProviderError } from "../errors.js";
@@ -55,7 +56,7 @@ function parseLine(line: string): unknown {
 /** One connection's items; ends when Nomad closes the stream, throws UNAVAILABLE when it goes silent. */
 export async function* readEventStream(nomad: NomadHttp, options: EventStreamOptions): AsyncGenerator<StreamItem> {
   const local = new AbortController();
-  const signal = options.signal ? AbortSignal.any([options.signal, local.signal]) : local.signal;
+  const signal = options.signal ? linkedSignal([options.signal, local.signal]) : local.signal;
   const { body } = await nomad.stream("GET", "/v1/event/stream", {
     query: { topic: options.topics, index: options.index && options.index > 0 ? options.index : undefined },
     signal,

@@ -123,7 +123,7 @@ export class ExecSession {
     });
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     if (o.signal?.aborted) return Promise.reject(ProviderError.from(o.signal.reason, Code.Canceled));
-    const ws = new WebSocket(url, { headers: nomad.authHeaders(), dispatcher: nomad.dispatcher });
+    const ws = new WebSocket(url, { headers: nomad.callHeaders(o.signal), dispatcher: nomad.dispatcher });
     return new Promise((resolve, reject) => {
       const cleanup = () => {
         ws.removeEventListener("open", onOpen);

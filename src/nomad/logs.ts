@@ -18,6 +18,7 @@
 // or the known end is reached; a body that ends short is a failure (its held bytes may be error text, never log), and
 // the read goes on from the last delivered byte with frames, up to the same end.
 
+import { linkedSignal } from "../trace-context.js";
 import type { StreamBody } from "./stream-body.js";
 import { Code, ProviderError } from "../errors.js";
 import { decodeLogFrames, type LogFrame } from "./log-frames.js";
@@ -203,7 +204,7 @@ interface PlainPlan {
 async function planPlain(nomad: NomadHttp, allocId: string, position: LogPosition, o: ReadLogOptions): Promise<PlainPlan | undefined> {
   if (o.plain !== true) return o.plain?.until.file === 0 ? { until: o.plain.until.off, take: () => undefined, discard: () => undefined } : undefined;
   const early = new AbortController();
-  const signal = o.signal ? AbortSignal.any([o.signal, early.signal]) : early.signal;
+  const signal = o.signal ? linkedSignal([o.signal, early.signal]) : early.signal;
   const body = streamLogBody(nomad, allocId, { ...o, signal, follow: false, origin: "start", offset: position.off }, true);
   const first = body.next();
   first.catch(() => undefined);

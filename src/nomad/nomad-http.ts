@@ -1,11 +1,12 @@
 // The transport to Nomad's HTTP API: base address, TLS, token, namespace (and region, when one is configured) on every
-// call, AbortSignal
-// threaded into every undici request, error translation in one place (nomad-error.ts). Typed endpoint modules
+// call, AbortSignal threaded into every undici request (with the call's W3C trace context), error translation in one
+// place (nomad-error.ts). Typed endpoint modules
 // (jobs.ts, allocations.ts, ...) build paths and call request()/stream(); nothing else in the plugin builds URLs.
 
 import { Agent, type Dispatcher } from "undici";
 import { errorFromNetwork, errorFromStatus } from "./nomad-error.js";
 import { StreamBody } from "./stream-body.js";
+import { traceHeaders, traceOf } from "../trace-context.js";
 
 export interface NomadTlsOptions {
   /** PEM CA bundle to verify Nomad's certificate. */
@@ -100,6 +101,11 @@ export class NomadHttp {
   /** Headers that authenticate a call (also used for the exec WebSocket). Never log them. */
   authHeaders(): Record<string, string> {
     return this.#token ? { "X-Nomad-Token": this.#token } : {};
+  }
+
+  /** Whether a token is configured (never the token itself). */
+  get hasToken(): boolean {
+    return this.#token !== undefined;
   }
 
   get dispatcher(): Dispatcher {
@@ -267,12 +273,20 @@ export class NomadHttp {
   }
 
   #headers(options: RequestOptions): Record<string, string> {
-    if (options.body === undefined && options.headers === undefined) return this.#plainHeaders;
+    const trace = traceOf(options.signal);
+    if (options.body === undefined && options.headers === undefined && !trace) return this.#plainHeaders;
     return {
       ...(options.body === undefined ? {} : { "content-type": "application/json" }),
       ...options.headers,
+      ...(trace ? traceHeaders(trace) : {}),
       ...this.authHeaders(),
     };
+  }
+
+  /** Headers of a request made for the call `signal` belongs to: authentication plus its trace context. */
+  callHeaders(signal: AbortSignal | undefined): Record<string, string> {
+    const trace = traceOf(signal);
+    return trace ? { ...traceHeaders(trace), ...this.authHeaders() } : this.authHeaders();
   }
 
   /** Guarantees the token never leaves in an error message. */

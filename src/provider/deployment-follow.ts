@@ -2,6 +2,7 @@
 // registration's evaluation), then block on the deployment (Nomad blocking queries) until it is terminal or the
 // caller's time is up, promoting canaries once they are all healthy when the strategy asks for it.
 
+import { linkedSignal } from "../trace-context.js";
 import type { NomadHttp } from "../nomad/nomad-http.js";
 import type { Deployment, Evaluation } from "../nomad/types.js";
 import { isActiveDeployment, promoteDeployment, readDeployment, readLatestDeployment } from "../nomad/deployments.js";
@@ -40,7 +41,7 @@ async function blockUntilChange<T>(
   const started = Date.now();
   const timeout = AbortSignal.timeout(remaining);
   try {
-    const res = await read({ index: index ?? 1n, waitMs: remaining, signal: AbortSignal.any([budget.signal, timeout]) });
+    const res = await read({ index: index ?? 1n, waitMs: remaining, signal: linkedSignal([budget.signal, timeout]) });
     if (res.index === undefined || index === undefined || res.index <= index) {
       const pause = Math.min(100, budget.until - Date.now()) - (Date.now() - started);
       if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));

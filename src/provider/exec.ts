@@ -4,6 +4,7 @@
 // call deadline, else 60 s) passes — by closing the session, which makes Nomad kill it — and the call then fails
 // with DEADLINE_EXCEEDED.
 
+import { linkedSignal } from "../trace-context.js";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import type { ExecRequest, ExecResponse } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -72,7 +73,7 @@ export async function execOnce(
   const target = await chooseExecTarget(deps, req.instanceId, req.serviceName, req.allocId, ctx.signal);
   const timedOut = new AbortController();
   const timer = setTimeout(() => timedOut.abort(), Math.max(1, timeoutMs));
-  const signal = AbortSignal.any([ctx.signal, timedOut.signal]);
+  const signal = linkedSignal([ctx.signal, timedOut.signal]);
   const out = new Collector(limit);
   const err = new Collector(limit);
   try {

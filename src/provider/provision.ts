@@ -8,6 +8,7 @@
 // Every register is guarded by the job's modify index, so concurrent Provisions of one instance cannot interleave: the
 // loser re-reads and converges. A job that belongs to another instance or tenant is ALREADY_EXISTS and never touched.
 
+import { withTraceOf } from "../trace-context.js";
 import { InstanceState, type ProvisionRequest, type ProvisionResponse } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ProvisionResponseSchema } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
@@ -148,7 +149,7 @@ async function registerWithSecrets(
   try {
     return await registerJob(nomad, job, { enforceIndex, signal: ctx.signal });
   } catch (err) {
-    if (!existing && !(await jobMayExist(nomad, job.ID, err))) await removeSecrets(nomad, written, log);
+    if (!existing && !(await jobMayExist(nomad, job.ID, err, ctx.signal))) await removeSecrets(nomad, written, log, ctx.signal);
     else log.warn("registration outcome unknown or the job exists; secret variables kept for it", { job_id: job.ID });
     throw err;
   }
@@ -164,11 +165,11 @@ async function evaluated(deps: ProviderDeps, evalId: string, until: number, sign
 }
 
 /** After a failed register: did the job get created anyway (the answer was lost), or can we not tell? */
-async function jobMayExist(nomad: ProviderDeps["nomad"], jobId: string, err: unknown): Promise<boolean> {
+async function jobMayExist(nomad: ProviderDeps["nomad"], jobId: string, err: unknown, callSignal: AbortSignal): Promise<boolean> {
   const definite = err instanceof ProviderError && [Code.InvalidArgument, Code.AlreadyExists, Code.PermissionDenied, Code.Aborted].includes(err.code);
   if (definite) return false;
   try {
-    return (await findJob(nomad, jobId, { signal: AbortSignal.timeout(5_000) })) !== undefined;
+    return (await findJob(nomad, jobId, { signal: withTraceOf(AbortSignal.timeout(5_000), callSignal) })) !== undefined;
   } catch {
     return true;
   }

@@ -3,6 +3,7 @@
 // policy, and a template (Envvars=true) turns that variable into environment variables when the task starts.
 // The values exist only in the variable: never in the job, its Meta, a log line or an error.
 
+import { withTraceOf } from "../trace-context.js";
 import type { ServiceSpec } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 import { Code, ProviderError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -74,17 +75,17 @@ export async function writeSecrets(
     }
     return written;
   } catch (err) {
-    if (options.removeOnFailure) await removeSecrets(nomad, written, log);
+    if (options.removeOnFailure) await removeSecrets(nomad, written, log, signal);
     throw err;
   }
 }
 
 /** Deletes variables this Provision wrote, unless someone changed them since. Never throws: it is cleanup. */
-export async function removeSecrets(nomad: NomadHttp, written: WrittenSecret[], log: Logger): Promise<void> {
+export async function removeSecrets(nomad: NomadHttp, written: WrittenSecret[], log: Logger, callSignal?: AbortSignal): Promise<void> {
   for (const w of written) {
     try {
       // The call's own signal may be the reason we are cleaning up; cleanup gets its own short budget.
-      const res = await deleteVariable(nomad, w.path, { cas: w.index, signal: AbortSignal.timeout(5_000) });
+      const res = await deleteVariable(nomad, w.path, { cas: w.index, signal: withTraceOf(AbortSignal.timeout(5_000), callSignal) });
       if (!res.ok) log.warn("secret variable changed since provision wrote it; left in place", { path: w.path });
     } catch (err) {
       log.warn("could not delete secret variable; Deprovision removes it", { path: w.path, error: (err as Error).message });

@@ -1,6 +1,7 @@
 // Waits for an instance to reach a condition, driven by Nomad blocking queries on the job's allocations (every
 // placement, task state or health change bumps their index), until a time limit. Returns the last snapshot either way.
 
+import { linkedSignal } from "../trace-context.js";
 import type { NomadHttp } from "../nomad/nomad-http.js";
 import { listJobAllocations, readLatestDeployment } from "../nomad/jobs.js";
 import { Code, ProviderError } from "../errors.js";
@@ -44,7 +45,7 @@ async function blockForChange(nomad: NomadHttp, jobId: string, snapshot: StatusS
   const started = Date.now();
   const done = new AbortController();
   const timeout = AbortSignal.timeout(Math.max(1, ms));
-  const both = AbortSignal.any([signal, timeout, done.signal]);
+  const both = linkedSignal([signal, timeout, done.signal]);
   const watch = async (read: () => Promise<bigint | undefined>, seen: bigint | undefined) => {
     const index = await read();
     if (index !== undefined && seen !== undefined && index > seen) done.abort();
