@@ -33,6 +33,10 @@ async function startFakeAgentHealth(status: number, body: string, contentType = 
   const requests: FakeAgent["requests"] = [];
   const server = createServer((req, res) => {
     requests.push({ url: req.url ?? "", headers: req.headers });
+    // The credential checks HealthCheck also makes, answered as a Nomad 1.6 agent with ACLs off in region "eu".
+    if (req.url?.startsWith("/v1/acl/token/self")) return void res.writeHead(400).end("ACL support disabled");
+    if (req.url?.startsWith("/v1/namespace/default")) return void res.writeHead(200, { "content-type": "application/json" }).end('{"Name":"default"}');
+    if (req.url?.startsWith("/v1/regions")) return void res.writeHead(200, { "content-type": "application/json" }).end('["eu"]');
     if (!req.url?.startsWith("/v1/agent/health")) {
       res.writeHead(404).end("not found");
       return;
@@ -79,9 +83,13 @@ describe("HealthCheck", () => {
       ["api", true, "reachable (HTTP 200)"],
       ["client", true, "ok"],
       ["server", true, "ok"],
+      ["acl", true, "ACLs are disabled on Nomad"],
+      ["namespace", true, '"default" exists'],
+      ["region", true, '"eu" is known'],
     ]);
-    expect(agent.requests[0]?.headers["x-nomad-token"]).toBe("secret-token");
-    expect(agent.requests[0]?.url).toContain("region=eu");
+    const health = agent.requests.find((r) => r.url.startsWith("/v1/agent/health"));
+    expect(health?.headers["x-nomad-token"]).toBe("secret-token");
+    expect(health?.url).toContain("region=eu");
     expect(res.message).not.toContain("secret-token");
   });
 

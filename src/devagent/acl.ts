@@ -7,11 +7,29 @@
 // with the same text from the streaming endpoints (fs/logs and fs/stream send ErrPermissionDenied with no code; the
 // event stream's subscription check answers 500 until 1.9.6).
 
-import { randomUUID, timingSafeEqual } from "node:crypto";
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import { HttpError } from "./http/http-error.js";
 
-/** Endpoints Nomad serves without any ACL capability. */
-const open = [/^\/v1\/agent\/health$/, /^\/v1\/status\//, /^\/v1\/regions$/];
+/** Endpoints Nomad serves without any ACL capability. /v1/acl/token/self needs none: knowing the secret is the
+ *  proof (Nomad 1.6's ACL.ResolveToken checks no capability). */
+const open = [/^\/v1\/agent\/health$/, /^\/v1\/status\//, /^\/v1\/regions$/, /^\/v1\/acl\/token\/self$/];
+
+/** A token as Nomad 1.6 answers it from /v1/acl/token/self (structs.ACLToken, encoded by the agent). */
+export interface AclTokenJson {
+  AccessorID: string;
+  SecretID: string;
+  Name: string;
+  Type: "management" | "client";
+  Policies: string[] | null;
+  Roles: unknown[] | null;
+  Global: boolean;
+  Hash: string;
+  CreateTime: string;
+  ExpirationTime: string | null;
+  ExpirationTTL: number;
+  CreateIndex: number;
+  ModifyIndex: number;
+}
 
 export type Capability =
   | "list-jobs"
@@ -59,6 +77,8 @@ export const routeCapabilities: RouteCapability[] = [
   { methods: writes, path: /^\/v1\/allocation\/[^/]+\/stop$/, anyOf: ["alloc-lifecycle"] },
   { methods: writes, path: /^\/v1\/deployment\//, anyOf: ["submit-job"] },
   { methods: ["GET"], path: /^\/v1\/namespaces$/, anyOf: [] },
+  // Nomad lets a token read a namespace it holds any capability in; scoped tokens here hold theirs in every namespace.
+  { methods: ["GET"], path: /^\/v1\/namespace\/[^/]+$/, anyOf: [] },
 ];
 
 /**
@@ -78,15 +98,30 @@ export class Acl {
   /** Scoped token secrets by name. */
   readonly tokens: Record<string, string> = {};
   readonly #capabilities = new Map<string, ReadonlySet<Capability>>();
+  /** /v1/acl/token/self answers by secret. */
+  readonly #tokenJson = new Map<string, AclTokenJson>();
 
   constructor(enabled: boolean, scoped: Record<string, readonly Capability[]> = defaultScopedTokens) {
     this.managementToken = enabled ? randomUUID() : undefined;
-    if (!enabled) return;
+    if (!this.managementToken) return;
+    // What `nomad acl bootstrap` creates.
+    this.#tokenJson.set(this.managementToken, tokenJson(this.managementToken, "Bootstrap Token", "management", null));
     for (const [name, caps] of Object.entries(scoped)) {
       const secret = randomUUID();
       this.tokens[name] = secret;
       this.#capabilities.set(secret, new Set(caps));
+      this.#tokenJson.set(secret, tokenJson(secret, name, "client", [name]));
     }
+  }
+
+  /**
+   * GET /v1/acl/token/self as Nomad 1.6 answers it (command/agent/acl_endpoint.go aclTokenSelf, ACL.ResolveToken):
+   * ACLs off is 400 "ACL support disabled"; an unknown or missing secret 404 "ACL token not found".
+   */
+  tokenSelf(token: string): AclTokenJson {
+    if (!this.managementToken) throw new HttpError(400, "ACL support disabled");
+    for (const [secret, json] of this.#tokenJson) if (token && sameSecret(token, secret)) return json;
+    throw new HttpError(404, "ACL token not found");
   }
 
   get enabled(): boolean {
@@ -109,6 +144,24 @@ export class Acl {
     for (const [secret, caps] of this.#capabilities) if (sameSecret(token, secret)) return caps;
     return undefined;
   }
+}
+
+function tokenJson(secret: string, name: string, type: AclTokenJson["Type"], policies: string[] | null): AclTokenJson {
+  return {
+    AccessorID: randomUUID(),
+    SecretID: secret,
+    Name: name,
+    Type: type,
+    Policies: policies,
+    Roles: null,
+    Global: type === "management",
+    Hash: createHash("sha256").update(secret).digest("base64"),
+    CreateTime: new Date().toISOString(),
+    ExpirationTime: null,
+    ExpirationTTL: 0,
+    CreateIndex: 1,
+    ModifyIndex: 1,
+  };
 }
 
 function sameSecret(a: string, b: string): boolean {

@@ -112,10 +112,12 @@ export async function createDevAgent(options: DevAgentOptions, runtime: AgentRun
     store, createAllocRunner: runtime.createAllocRunner, node, region, dataDir, log, readVariable,
     ...(options.driverOverride ? { driverOverride: options.driverOverride } : {}),
   });
-  const jobs = new JobService(store, scheduler, { region, namespaces: new Set(["default", ...(options.namespaces ?? [])]) });
+  const namespaces = new Set(["default", ...(options.namespaces ?? [])]);
+  const jobs = new JobService(store, scheduler, { region, namespaces });
   let address = "";
   const deps: RouteDeps = {
-    store, jobs, scheduler, faults, node, region, acl: acl.enabled, version: agentVersion,
+    store, jobs, scheduler, faults, node, region, acl: acl.enabled, version: agentVersion, namespaces,
+    tokenSelf: (token) => acl.tokenSelf(token),
     clientEndpoints: runtime.clientEndpoints,
     address: () => address,
   };

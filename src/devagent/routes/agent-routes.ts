@@ -1,7 +1,8 @@
 // Agent and cluster status endpoints of a single-node dev agent that is server, client and leader at once.
 
+import { createHash } from "node:crypto";
 import os from "node:os";
-import { badRequest } from "../http/http-error.js";
+import { badRequest, HttpError } from "../http/http-error.js";
 import { readJson } from "../http/request-context.js";
 import { sendJson, sendText, setQueryMeta } from "../http/reply.js";
 import type { Router } from "../http/router.js";
@@ -24,8 +25,16 @@ export function registerAgentRoutes(router: Router, deps: RouteDeps): void {
   router.add("GET", "/v1/regions", (ctx) => sendJson(ctx.res, [deps.region]));
   router.add("GET", "/v1/namespaces", (ctx) => {
     setQueryMeta(ctx.res, 1);
-    sendJson(ctx.res, [{ Name: "default", Description: "Default shared namespace", Quota: "", Meta: null, Capabilities: null, NodePoolConfiguration: null, CreateIndex: 1, ModifyIndex: 1 }]);
+    sendJson(ctx.res, [...deps.namespaces].sort().map(namespaceJson));
   });
+  // Nomad 1.6 command/agent/namespace_endpoint.go namespaceQuery: an unknown name is 404 "Namespace not found".
+  router.add("GET", "/v1/namespace/:name", (ctx) => {
+    const name = decodeURIComponent(ctx.params.name ?? "");
+    setQueryMeta(ctx.res, 1);
+    if (!deps.namespaces.has(name)) throw new HttpError(404, "Namespace not found");
+    sendJson(ctx.res, namespaceJson(name));
+  });
+  router.add("GET", "/v1/acl/token/self", (ctx) => sendJson(ctx.res, deps.tokenSelf(ctx.token)));
   router.add("GET", "/v1/nodes", (ctx) => {
     setQueryMeta(ctx.res, 1);
     sendJson(ctx.res, [nodeStub(deps)]);
@@ -110,5 +119,20 @@ function agentSelf(deps: RouteDeps) {
       client: { node_id: deps.node.id, known_servers: leaderAddr, num_allocations: String(deps.store.allocs.size), heartbeat_ttl: "0", last_heartbeat: "0" },
       runtime: { arch: os.arch(), cpu_count: String(os.cpus().length), goroutines: "0", "kernel.name": os.platform(), max_procs: String(os.cpus().length), version: process.version },
     },
+  };
+}
+
+/** structs.Namespace as the agent encodes it (Hash is the []byte of a blake2b hash, base64 in JSON). */
+function namespaceJson(name: string) {
+  return {
+    Name: name,
+    Description: name === "default" ? "Default shared namespace" : "",
+    Quota: "",
+    Capabilities: null,
+    NodePoolConfiguration: null,
+    Meta: null,
+    Hash: createHash("sha256").update(name).digest("base64"),
+    CreateIndex: 1,
+    ModifyIndex: 1,
   };
 }

@@ -1,5 +1,6 @@
 // What route handlers share: the store, the job and scheduler layers, and the agent's identity.
 import type { ClientEndpoints } from "../alloc-runtime.js";
+import type { AclTokenJson } from "../acl.js";
 import type { Faults } from "../faults.js";
 import type { JobService } from "../jobs/job-service.js";
 import type { NodeInfo } from "../sched/alloc-factory.js";
@@ -16,5 +17,9 @@ export interface RouteDeps {
   region: string;
   address: () => string;
   acl: boolean;
+  /** GET /v1/acl/token/self for a secret (throws Nomad's HttpError when ACLs are off or the token is unknown). */
+  tokenSelf: (token: string) => AclTokenJson;
+  /** The namespaces that exist ("default" and those configured). */
+  namespaces: ReadonlySet<string>;
   version: string;
 }
