@@ -27,6 +27,15 @@ export interface ProviderErrorOptions {
   field?: string;
   /** HTTP status of the upstream (Nomad) answer, when there was one. */
   httpStatus?: number;
+  /** The upstream object the failure is about (e.g. the Nomad job of a 404), so a caller can restate it in its terms. */
+  subject?: ErrorSubject;
+}
+
+export interface ErrorSubject {
+  /** e.g. "job" */
+  kind: string;
+  id: string;
+  namespace?: string;
 }
 
 export class ProviderError extends Error {
@@ -34,6 +43,7 @@ export class ProviderError extends Error {
   readonly code: Code;
   readonly field: string | undefined;
   readonly httpStatus: number | undefined;
+  readonly subject: ErrorSubject | undefined;
   /** The message without the field prefix. */
   readonly rawMessage: string;
 
@@ -42,6 +52,7 @@ export class ProviderError extends Error {
     this.code = code;
     this.field = options.field;
     this.httpStatus = options.httpStatus;
+    this.subject = options.subject;
     this.rawMessage = message;
   }
 

@@ -42,6 +42,10 @@ describe("Nomad HTTP answers become one error type with a gRPC-mappable code", (
   it("maps socket failures and aborts", () => {
     const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
     expect(errorFromNetwork(refused, "health").code).toBe(Code.Unavailable);
+    // Node's own text, once: not "ECONNREFUSED connect ECONNREFUSED 127.0.0.1:1".
+    expect(errorFromNetwork(refused, "health").message).toBe("nomad: health: connect ECONNREFUSED 127.0.0.1:1");
+    const closed = Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" });
+    expect(errorFromNetwork(closed, "health").message).toBe("nomad: health: other side closed (UND_ERR_SOCKET)");
     const ac = new AbortController();
     ac.abort(new DOMException("deadline", "TimeoutError"));
     expect(errorFromNetwork(new Error("aborted"), "health", ac.signal).code).toBe(Code.DeadlineExceeded);

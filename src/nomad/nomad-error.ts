@@ -1,10 +1,10 @@
 // The single place where Nomad's HTTP answers and Node's socket errors become ProviderErrors.
 // Nomad error bodies are plain text (e.g. "job not found", "Permission denied"), not JSON.
 
-import { Code, ProviderError } from "../errors.js";
+import { Code, ProviderError, type ErrorSubject } from "../errors.js";
 
 /** Translates a non-2xx Nomad answer. `what` names the call for the message, e.g. "read job cp-x". */
-export function errorFromStatus(status: number, body: string, what: string): ProviderError {
+export function errorFromStatus(status: number, body: string, what: string, subject?: ErrorSubject): ProviderError {
   const text = body.trim().slice(0, 2048) || `HTTP ${status}`;
   const message = `nomad: ${what}: ${text}`;
   let code: Code;
@@ -17,7 +17,7 @@ export function errorFromStatus(status: number, body: string, what: string): Pro
   else if (status === 408 || status === 504) code = Code.DeadlineExceeded;
   else if (status >= 500) code = isPermissionRefusal(text) ? Code.PermissionDenied : isValidationFailure(text) ? Code.InvalidArgument : Code.Unavailable;
   else code = Code.Unknown;
-  return new ProviderError(code, message, { httpStatus: status });
+  return new ProviderError(code, message, { httpStatus: status, subject });
 }
 
 /** Nomad's 404 when no server holds a connection to the allocation's node: the node is unreachable, not the thing. */
@@ -83,10 +83,29 @@ export function errorFromNetwork(err: unknown, what: string, signal?: AbortSigna
     return new ProviderError(Code.DeadlineExceeded, `nomad: ${what}: timed out (${code || "timeout"})`, { cause: err });
   }
   if (unavailableCodes.has(code) || code.startsWith("UND_ERR") || code.startsWith("E")) {
-    return new ProviderError(Code.Unavailable, `nomad: ${what}: ${code}${e?.message ? ` ${e.message}` : ""}`.trim(), {
-      cause: err,
-    });
+    return new ProviderError(Code.Unavailable, `nomad: ${what}: ${onceWithCode(e?.message, code)}`, { cause: err });
   }
   if (e?.name === "AbortError") return new ProviderError(Code.Canceled, `nomad: ${what}: canceled`, { cause: err });
   return new ProviderError(Code.Unavailable, `nomad: ${what}: ${e?.message ?? String(err)}`, { cause: err });
+}
+
+/** The failure's own text with its code, once: "connect ECONNREFUSED 127.0.0.1:4646", "other side closed (UND_ERR_SOCKET)". */
+function onceWithCode(message: string | undefined, code: string): string {
+  const text = message?.trim() ?? "";
+  if (!text) return code;
+  if (!code || text.includes(code)) return text;
+  return `${text} (${code})`;
+}
+
+/** What a Nomad path is about, for errors: /v1/job/:id and its sub-resources are about that job. */
+export function subjectOfPath(path: string, namespace: string | undefined): ErrorSubject | undefined {
+  const m = /^\/v1\/job\/([^/?]+)/.exec(path);
+  if (!m) return undefined;
+  let id: string;
+  try {
+    id = decodeURIComponent(m[1]!);
+  } catch {
+    return undefined;
+  }
+  return { kind: "job", id, ...(namespace ? { namespace } : {}) };
 }

@@ -4,7 +4,7 @@
 // (jobs.ts, allocations.ts, ...) build paths and call request()/stream(); nothing else in the plugin builds URLs.
 
 import { Agent, type Dispatcher } from "undici";
-import { errorFromNetwork, errorFromStatus } from "./nomad-error.js";
+import { errorFromNetwork, errorFromStatus, subjectOfPath } from "./nomad-error.js";
 import { StreamBody } from "./stream-body.js";
 import { traceHeaders, traceOf } from "../trace-context.js";
 
@@ -146,7 +146,7 @@ export class NomadHttp {
     if (accepted && (res.statusCode < 200 || res.statusCode >= 300)) {
       return { status: res.statusCode, body: parseLenient(text) as T, index: undefined, headers: res.headers };
     }
-    if (res.statusCode < 200 || res.statusCode >= 300) throw this.#scrub(errorFromStatus(res.statusCode, text, what));
+    if (res.statusCode < 200 || res.statusCode >= 300) throw this.#scrub(errorFromStatus(res.statusCode, text, what, this.#subject(path, options)));
     let body: T;
     try {
       body = (text === "" ? undefined : JSON.parse(text)) as T;
@@ -174,7 +174,7 @@ export class NomadHttp {
       } catch {
         // the status says enough
       }
-      throw this.#scrub(errorFromStatus(res.statusCode, text, what));
+      throw this.#scrub(errorFromStatus(res.statusCode, text, what, this.#subject(path, options)));
     }
     return { status: res.statusCode, body: res.body, headers: res.headers };
   }
@@ -287,6 +287,12 @@ export class NomadHttp {
   callHeaders(signal: AbortSignal | undefined): Record<string, string> {
     const trace = traceOf(signal);
     return trace ? { ...traceHeaders(trace), ...this.authHeaders() } : this.authHeaders();
+  }
+
+  /** What a failed call was about (its job), in the namespace the call used. */
+  #subject(path: string, options: RequestOptions) {
+    const ns = options.query?.namespace;
+    return subjectOfPath(path, typeof ns === "string" ? ns : options.global ? undefined : this.namespace);
   }
 
   /** Guarantees the token never leaves in an error message. */

@@ -13,5 +13,10 @@ export function jobIdFor(instanceId: string, field = "instance_id"): string {
   if (!instanceIdPattern.test(instanceId)) {
     throw invalidArgument(field, "must be 1-120 letters, digits, '_' or '-'");
   }
+  return jobIdOf(instanceId);
+}
+
+/** The Nomad job ID of an (already validated) instance id. */
+export function jobIdOf(instanceId: string): string {
   return `cp-${instanceId}`;
 }
