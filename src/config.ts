@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
-import { parseLevel, type Level } from "./log.js";
+import { parseLevel, parseLogFormat, type Level, type LogFormat } from "./log.js";
 import type { NomadTlsOptions } from "./nomad/nomad-http.js";
 
 export class ConfigError extends Error {
@@ -44,6 +44,10 @@ export interface Config {
   datacenters: string[];
   cpuMhzPerCore: number;
   logLevel: Level;
+  /** --log-format / CP_NOMAD_LOG_FORMAT; undefined = by mode (JSON for a host, text for a person at a terminal). */
+  logFormat: LogFormat | undefined;
+  /** Things the operator should hear about once logging is up (e.g. a secret given on the command line). */
+  warnings: string[];
   magicCookieKey: string;
   magicCookieValue: string;
   /** Set with --listen: serve directly instead of the go-plugin handshake. */
@@ -67,6 +71,7 @@ const flagOptions = {
   "nomad-skip-verify": { type: "boolean" },
   "cpu-mhz-per-core": { type: "string" },
   "log-level": { type: "string" },
+  "log-format": { type: "string" },
   "magic-cookie-key": { type: "string" },
   "magic-cookie-value": { type: "string" },
   listen: { type: "string" },
@@ -89,7 +94,9 @@ Launched by a ctrlplane host (go-plugin) it speaks the plugin handshake. For dir
   --tls-cert F --tls-key F       serve TLS; --tls-client-ca F additionally requires client certificates
 Nomad: --nomad-address, --nomad-token, --nomad-region, --nomad-namespace, --nomad-datacenter (comma list),
   --nomad-cacert, --nomad-client-cert, --nomad-client-key, --nomad-tls-server-name, --nomad-skip-verify,
-  --cpu-mhz-per-core, --log-level; or CP_NOMAD_* / NOMAD_* environment variables.
+  --cpu-mhz-per-core, --log-level; or CP_NOMAD_* / NOMAD_* environment variables (prefer CP_NOMAD_TOKEN or
+  NOMAD_TOKEN to --nomad-token: flags show in \`ps\`).
+Logs (stderr): --log-format json|text (CP_NOMAD_LOG_FORMAT; default json, text when --listen runs on a terminal).
 Plugin: --magic-cookie-key, --magic-cookie-value (default ${defaultMagicCookieKey}=${defaultMagicCookieValue}).
   --version                      print the version; --help, -h: this text
 `;
@@ -146,6 +153,8 @@ export function loadConfig({ argv, env, readFile = (p) => readFileSync(p, "utf8"
     datacenters: datacenters(pick("nomad-datacenter", "CP_NOMAD_DATACENTER")),
     cpuMhzPerCore: positiveInt(pick("cpu-mhz-per-core", "CP_NOMAD_CPU_MHZ_PER_CORE"), 1000, 1_000_000),
     logLevel: logLevel(pick("log-level", "CP_NOMAD_LOG_LEVEL")),
+    logFormat: logFormat(pick("log-format", "CP_NOMAD_LOG_FORMAT")),
+    warnings: secretsOnCommandLine(flags),
     magicCookieKey: pick("magic-cookie-key")?.value ?? defaultMagicCookieKey,
     magicCookieValue: pick("magic-cookie-value")?.value ?? defaultMagicCookieValue,
     standalone: standalone(flags, pick, file),
@@ -230,6 +239,25 @@ function positiveInt(source: Source | undefined, fallback: number, max: number):
   return n;
 }
 
+function logFormat(source: Source | undefined): LogFormat | undefined {
+  if (!source) return undefined;
+  const format = parseLogFormat(source.value);
+  if (!format) throw new ConfigError(source.from, `"${source.value}" must be json or text`);
+  return format;
+}
+
+/** A flag's value is visible to every user of the machine in `ps`; the environment is not. */
+function secretsOnCommandLine(flags: Flags): string[] {
+  const warnings: string[] = [];
+  if (typeof flags["nomad-token"] === "string") {
+    warnings.push("--nomad-token on the command line is visible to other users in `ps`; prefer CP_NOMAD_TOKEN or NOMAD_TOKEN in the environment");
+  }
+  if (typeof flags["auth-token"] === "string") {
+    warnings.push("--auth-token on the command line is visible to other users in `ps`; prefer CP_PLUGIN_AUTH_TOKEN in the environment");
+  }
+  return warnings;
+}
+
 function logLevel(source: Source | undefined): Level {
   if (!source) return "info";
   const level = parseLevel(source.value);
@@ -293,10 +321,11 @@ function standalone(flags: Flags, pick: Pick, file: ReadSource): StandaloneConfi
 }
 
 function hostPort(source: Source): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(source.value);
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(source.value);
   const host = m?.[1] ?? m?.[2];
-  const port = Number(m?.[3]);
-  if (!m || !host || port > 65535) throw new ConfigError(source.from, `"${source.value}" must be host:port, e.g. 127.0.0.1:50051`);
+  if (!m || !host) throw new ConfigError(source.from, `"${source.value}" must be host:port, e.g. 127.0.0.1:50051`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError(source.from, `port ${m[3]} is out of range (0-65535; 0 picks a free port)`);
   return { host, port };
 }
 

@@ -8,7 +8,7 @@ import packageJson from "../package.json" with { type: "json" };
 import { cliRequest, ConfigError, loadConfig, usage, type Config } from "./config.js";
 import { Code, ProviderError } from "./errors.js";
 import { fixHeapGrowingFactor } from "./heap-growth.js";
-import { createLogger } from "./log.js";
+import { createLogger, hclogTimestamp } from "./log.js";
 import { HandshakeError } from "./plugin/handshake.js";
 import { runPluginMode } from "./plugin/plugin-mode.js";
 import { loadProvider } from "./plugin/provider-loader.js";
@@ -30,17 +30,25 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<vo
     }
     config = loadConfig({ argv, env });
   } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
+    if (err instanceof ConfigError) fail(err.message, pluginLaunch(env));
     throw err;
   }
-  const log = createLogger({ level: config.logLevel });
+  // A host parses JSON lines; a person at a terminal reads text ones.
+  const format = config.logFormat ?? (config.standalone && process.stderr.isTTY ? "text" : "json");
+  const log = createLogger({ level: config.logLevel, format });
+  jsonFailures = format === "json" && !config.standalone;
+  for (const warning of config.warnings) log.warn(warning);
   const version = packageJson.version;
 
   if (config.standalone) {
-    // A human is waiting, not a host's timer: start everything (including the dev agent) before listening.
-    const loaded = await loadProvider(config, version, log);
+    // The port is bound first (a taken port fails before the dev agent starts), then the provider is loaded.
     const { runStandaloneMode } = await import("./plugin/standalone-mode.js");
-    await runStandaloneMode({ provider: loaded.impl, log, listen: config.standalone, cleanup: () => loaded.close() });
+    try {
+      await runStandaloneMode({ log, listen: config.standalone, loadProvider: () => loadProvider(config, version, log) });
+    } catch (err) {
+      if (err instanceof ConfigError) fail(err.message);
+      throw err;
+    }
     return;
   }
 
@@ -63,14 +71,22 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<vo
       cleanup: async () => close?.(),
     });
   } catch (err) {
-    if (err instanceof HandshakeError) fail(err.message);
+    if (err instanceof HandshakeError) fail(err.message, jsonFailures && pluginLaunch(env));
     throw err;
   }
 }
 
-/** A start-up failure: a human-readable message on stderr and exit 1, as go-plugin plugins do. */
-function fail(message: string): never {
-  process.stderr.write(`nomad-provider: ${message}\n`);
+/** Set once the log format is known: in plugin mode even a start-up failure is an hclog JSON line. */
+let jsonFailures = false;
+
+/** Whether a go-plugin host (not a person) started us: it sets the go-plugin variables. */
+function pluginLaunch(env: NodeJS.ProcessEnv): boolean {
+  return ["PLUGIN_PROTOCOL_VERSIONS", "PLUGIN_MIN_PORT", "PLUGIN_CLIENT_CERT", "PLUGIN_UNIX_SOCKET_DIR"].some((v) => env[v] !== undefined);
+}
+
+/** A start-up failure: one message on stderr and exit 1, as go-plugin plugins do; a JSON record for a host. */
+function fail(message: string, json = jsonFailures): never {
+  process.stderr.write(json ? JSON.stringify({ "@level": "error", "@message": message, "@module": "nomad-provider", "@timestamp": hclogTimestamp(new Date()) }) + "\n" : `nomad-provider: ${message}\n`);
   process.exit(1);
 }
 

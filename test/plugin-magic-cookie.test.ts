@@ -13,10 +13,15 @@ describe("magic cookie and protocol negotiation", () => {
     expect(stderr).toMatch(/CTRLPLANE_PLUGIN/);
   });
 
-  it("exits 1 when the cookie has the wrong value", async () => {
-    const { code, stdout, stderr } = await runPluginToExit({ env: hostEnv({ CTRLPLANE_PLUGIN: "something-else" }) });
+  it("exits 1 telling a wrong cookie value apart from a missing one, without repeating the value", async () => {
+    const { code, stdout, stderr: line } = await runPluginToExit({ env: hostEnv({ CTRLPLANE_PLUGIN: "something-else" }) });
     expect([code, stdout]).toEqual([1, ""]);
-    expect(stderr).toMatch(/not meant to be executed directly/);
+    // Launched by a host (go-plugin variables set), the failure is an hclog JSON record.
+    const stderr = JSON.parse(line)["@message"] as string;
+    expect(stderr).toMatch(/CTRLPLANE_PLUGIN is set but has the wrong value/);
+    expect(stderr).toMatch(/MagicCookieValue "nomad-provider"/);
+    expect(stderr).not.toMatch(/not meant to be executed directly/);
+    expect(stderr).not.toContain("something-else");
   });
 
   it("accepts a host's own cookie given by flags, and then only that one", async () => {

@@ -17,7 +17,7 @@ describe("standalone with --dev-agent", () => {
     try {
       const health = await client.healthCheck({}, { deadlineMs: 10_000 });
       expect(health.healthy).toBe(true);
-      expect(health.components.map((c) => c.name)).toEqual(["api", "client", "server"]);
+      expect(health.components.map((c) => c.name)).toEqual(["api", "client", "server", "acl", "namespace", "region"]);
     } finally {
       client.close();
     }

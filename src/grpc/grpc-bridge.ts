@@ -25,12 +25,17 @@ import type { CallContext, ServiceImpl } from "./service-impl.js";
 import { isClientFacing, toGrpcStatus, type GrpcStatusError } from "./status-mapping.js";
 import { incoming } from "./incoming-messages.js";
 import { headroomOf, recycle } from "./spliced-bytes.js";
+import { FailureLog } from "./failure-log.js";
 
 export interface BridgeOptions {
   registry: CallRegistry;
   log: Logger;
   /** Runs before every handler; throw a ProviderError (e.g. UNAUTHENTICATED) to refuse the call. */
   authorize?: (ctx: CallContext, method: DescMethod) => void;
+  /** Rate-limits the log lines of failed calls (one per server, shared by its services). */
+  failures?: FailureLog;
+  /** Log fields that identify what a request is about (e.g. its instance id). */
+  describe?: (request: unknown) => Record<string, unknown>;
 }
 
 export interface BridgedService {
@@ -149,25 +154,25 @@ function grpcHandler(method: DescMethod, handler: AnyHandler, options: BridgeOpt
   switch (method.methodKind) {
     case "unary":
       return ((call, callback) => {
-        void runCall(call, "unary", method, options, async (ctx) => {
+        void runCall(call, "unary", method, options, call.request, async (ctx) => {
           const out = await (handler(decoded(call.request), ctx) as Promise<unknown>);
           callback(null, out);
         }, (status) => callback(status));
       }) satisfies handleUnaryCall<unknown, unknown>;
     case "server_streaming":
       return ((call) => {
-        streamResponses(call, method, options, (ctx) => handler(decoded(call.request), ctx));
+        streamResponses(call, method, options, call.request, (ctx) => handler(decoded(call.request), ctx));
       }) satisfies handleServerStreamingCall<unknown, unknown>;
     case "client_streaming":
       return ((call, callback) => {
-        void runCall(call, "stream", method, options, async (ctx) => {
+        void runCall(call, "stream", method, options, undefined, async (ctx) => {
           const out = await (handler(decodedAll(incoming(call, ctx.signal)), ctx) as Promise<unknown>);
           callback(null, out);
         }, (status) => callback(status));
       }) satisfies handleClientStreamingCall<unknown, unknown>;
     case "bidi_streaming":
       return ((call) => {
-        streamResponses(call, method, options, (ctx) => handler(decodedAll(incoming(call, ctx.signal)), ctx));
+        streamResponses(call, method, options, undefined, (ctx) => handler(decodedAll(incoming(call, ctx.signal)), ctx));
       }) satisfies handleBidiStreamingCall<unknown, unknown>;
   }
 }
@@ -177,9 +182,10 @@ function streamResponses(
   call: Writable & Parameters<typeof createCallContext>[0],
   method: DescMethod,
   options: BridgeOptions,
+  request: unknown,
   responses: (ctx: LiveCallContext) => unknown,
 ): void {
-  void runCall(call, "stream", method, options, async (ctx) => {
+  void runCall(call, "stream", method, options, request, async (ctx) => {
     await writeAll(call, responses(ctx) as AsyncIterable<unknown>, serializerFor(method.output), ctx.signal);
     call.end();
   }, (status) => call.emit("error", status));
@@ -190,6 +196,7 @@ async function runCall(
   kind: CallKind,
   method: DescMethod,
   options: BridgeOptions,
+  request: unknown,
   body: (ctx: LiveCallContext) => Promise<void>,
   fail: (status: GrpcStatusError) => void,
 ): Promise<void> {
@@ -202,7 +209,7 @@ async function runCall(
   } catch (err) {
     // Once the call's signal fired, its reason (cancel, deadline, shutdown) is the truth, whatever the handler threw.
     const cause = ctx.signal.aborted && ctx.signal.reason instanceof ProviderError ? ctx.signal.reason : err;
-    logFailure(options.log, method, err, cause);
+    logFailure(options, method, request, ctx, err, cause);
     fail(toGrpcStatus(cause));
   } finally {
     ctx.dispose();
@@ -210,15 +217,39 @@ async function runCall(
   }
 }
 
-function logFailure(log: Logger, method: DescMethod, err: unknown, cause: unknown): void {
-  const fields = { method: methodPath(method) };
+/** Failures that say something is wrong on the plugin's or Nomad's side: the operator must see them (rate-limited). */
+const operatorCodes = new Set([Code.Unavailable, Code.PermissionDenied, Code.Internal, Code.DeadlineExceeded, Code.Unknown, Code.DataLoss]);
+
+/** A fallback for bridges built without a server's shared FailureLog (tests). */
+const unshared = new WeakMap<Logger, FailureLog>();
+
+function logFailure(options: BridgeOptions, method: DescMethod, request: unknown, ctx: CallContext, err: unknown, cause: unknown): void {
+  const failures = options.failures ?? unshared.get(options.log) ?? unshared.set(options.log, new FailureLog(options.log)).get(options.log)!;
+  const fields: Record<string, unknown> = {
+    rpc: methodPath(method),
+    ...(request !== undefined && !(request instanceof UndecodableRequest) ? options.describe?.(request) : undefined),
+    trace_id: ctx.trace?.traceId,
+  };
   if (!isClientFacing(cause)) {
-    log.error("handler failed unexpectedly", { ...fields, error: err instanceof Error ? err.stack ?? err.message : String(err) });
-  } else if (cause.code === Code.Internal || cause.code === Code.Unknown) {
-    log.error("call failed", { ...fields, code: Code[cause.code], error: cause.message });
-  } else {
-    log.debug("call failed", { ...fields, code: Code[cause.code], error: cause.message });
+    failures.report("INTERNAL", "error", "handler failed unexpectedly", { ...fields, code: "INTERNAL", error: err instanceof Error ? err.stack ?? err.message : String(err) });
+    return;
   }
+  const code = grpcCodeName(cause.code);
+  const detail = { ...fields, code, error: cause.message, cause: causeText(cause) };
+  if (operatorCodes.has(cause.code)) failures.report(code, "warn", "call failed", detail);
+  else options.log.debug("call failed", detail);
+}
+
+/** The gRPC name of a code, as a host's operator reads it in grpc status output: UNAVAILABLE, NOT_FOUND. */
+function grpcCodeName(code: Code): string {
+  return Code[code]!.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+/** The upstream's own words under an error restated in the caller's terms, when they add something. */
+function causeText(err: ProviderError): string | undefined {
+  const cause = err.cause;
+  if (!(cause instanceof Error) || err.message.includes(cause.message)) return undefined;
+  return cause.message;
 }
 
 /** Encoded response bytes a stream may have handed to grpc-js and HTTP/2 that are not yet sent. */

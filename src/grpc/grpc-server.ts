@@ -8,12 +8,16 @@ import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2
 import type { Logger } from "../log.js";
 import { bridgeService } from "./grpc-bridge.js";
 import { CallRegistry } from "./call-registry.js";
+import { FailureLog } from "./failure-log.js";
+import { routeGrpcLogs } from "./grpc-logging.js";
 import type { CallContext, ServiceImpl } from "./service-impl.js";
 
 export interface GrpcServerOptions {
   log: Logger;
   /** Runs before every call; throw a ProviderError to refuse it (used for the standalone bearer token). */
   authorize?: (ctx: CallContext, method: DescMethod) => void;
+  /** Log fields identifying what a request is about, on the lines of failed calls (e.g. instance_id). */
+  describe?: (request: unknown) => Record<string, unknown>;
 }
 
 export class GrpcServer {
@@ -21,10 +25,13 @@ export class GrpcServer {
   readonly #server: Server;
   readonly #options: GrpcServerOptions;
   readonly #services: DescService[] = [];
+  readonly #failures: FailureLog;
   #shutdown: Promise<void> | undefined;
 
   constructor(options: GrpcServerOptions) {
     this.#options = options;
+    this.#failures = new FailureLog(options.log);
+    routeGrpcLogs(options.log);
     this.#server = new Server({
       // ExecStream stdin chunks and Exec output can be large; 16 MiB leaves room over Exec's 4 MiB default per stream.
       "grpc.max_receive_message_length": 16 * 1024 * 1024,
@@ -44,6 +51,8 @@ export class GrpcServer {
     const { definition, implementation } = bridgeService(service, impl, {
       registry: this.registry,
       log: this.#options.log,
+      failures: this.#failures,
+      describe: this.#options.describe,
       // Infrastructure services (health, reflection, go-plugin's own) stay reachable without the bearer token.
       authorize: options.open ? undefined : this.#options.authorize,
     });

@@ -17,8 +17,8 @@ export class EarlyListener {
     server.on("connection", (socket) => this.#accept(socket));
   }
 
-  /** Listens on a unix socket path, or on 127.0.0.1:port. Rejects when the address is taken. */
-  static listen(address: { path: string } | { port: number }): Promise<EarlyListener> {
+  /** Listens on a unix socket path, or on host:port (default host 127.0.0.1). Rejects when the address is taken. */
+  static listen(address: { path: string } | { port: number; host?: string }): Promise<EarlyListener> {
     const server = createServer({ pauseOnConnect: true });
     return new Promise((resolve, reject) => {
       server.once("error", reject);
@@ -27,8 +27,14 @@ export class EarlyListener {
         resolve(new EarlyListener(server, "path" in address ? address.path : undefined));
       };
       if ("path" in address) server.listen(address.path, ready);
-      else server.listen(address.port, "127.0.0.1", ready);
+      else server.listen(address.port, address.host ?? "127.0.0.1", ready);
     });
+  }
+
+  /** The TCP port bound (the free one chosen for port 0); 0 for a unix socket. */
+  get port(): number {
+    const a = this.#server.address();
+    return typeof a === "object" && a ? a.port : 0;
   }
 
   /** From now on every connection (and those already waiting) goes to sink. */

@@ -15,9 +15,20 @@ export class HandshakeError extends Error {
   override readonly name = "HandshakeError";
 }
 
-/** Same wording as go-plugin's own plugins, so a human who runs the binary knows what happened. */
+/**
+ * Missing: go-plugin's own wording, so a human who runs the binary knows what happened. Present with another value:
+ * a host whose HandshakeConfig is not ours (the value it sent is not repeated: the cookie is the host's business).
+ */
 export function checkMagicCookie(env: Readonly<Record<string, string | undefined>>, key: string, value: string): void {
-  if (env[key] === value) return;
+  const got = env[key];
+  if (got === value) return;
+  if (got !== undefined && got !== "") {
+    throw new HandshakeError(
+      `the magic cookie ${key} is set but has the wrong value: this plugin expects the host's HandshakeConfig to be ` +
+        `MagicCookieKey "${key}", MagicCookieValue "${value}" (or start it with --magic-cookie-key/--magic-cookie-value ` +
+        "to match the host's)",
+    );
+  }
   throw new HandshakeError(
     "This binary is a plugin. These are not meant to be executed directly.\n" +
       "Please execute the program that consumes these plugins, which will load any plugins automatically.\n" +

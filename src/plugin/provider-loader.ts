@@ -23,6 +23,16 @@ export async function loadProvider(config: Config, version: string, log: Logger)
     log.info("embedded dev agent started", { address: devAgent.address });
   }
   const nomad = new NomadHttp({ ...config.nomad, address: devAgent?.address ?? config.nomad.address });
+  // Which Nomad, where, and with what credentials (whether they are set, never their values).
+  log.info("nomad-provider started", {
+    version,
+    nomad_address: nomad.address.origin,
+    region: config.nomad.region || "(the agent's)",
+    namespace: config.nomad.namespace,
+    datacenters: config.datacenters.length > 0 ? config.datacenters.join(",") : "*",
+    acl: config.nomad.token ? "token set" : "no token",
+    tls: nomadTlsSummary(nomad.address.protocol === "https:", config.nomad.tls),
+  });
   const settings = { datacenters: config.datacenters, cpuMhzPerCore: config.cpuMhzPerCore, version };
   return {
     impl: createProviderService({ nomad, settings, log }, families),
@@ -31,4 +41,14 @@ export async function loadProvider(config: Config, version: string, log: Logger)
       await devAgent?.close();
     },
   };
+}
+
+/** "off", or which parts of TLS to Nomad are configured: "ca+client-cert", "system-ca", "skip-verify". */
+function nomadTlsSummary(https: boolean, tls: Config["nomad"]["tls"]): string {
+  if (!tls) return https ? "system-ca" : "off";
+  const parts = [tls.ca ? "ca" : "system-ca"];
+  if (tls.cert) parts.push("client-cert");
+  if (tls.serverName) parts.push("server-name");
+  if (tls.skipVerify) parts.push("skip-verify");
+  return parts.join("+");
 }

@@ -28,7 +28,7 @@ export interface ProviderServer {
 }
 
 export function createProviderServer(options: ProviderServerOptions): ProviderServer {
-  const server = new GrpcServer({ log: options.log, authorize: options.authorize });
+  const server = new GrpcServer({ log: options.log, authorize: options.authorize, describe: instanceOf });
   const health = new HealthStatus(["", ProviderService.typeName, ...(options.healthNames ?? [])]);
   server.addService(ProviderService, options.provider);
   server.addService(Health, healthService(health), { open: true });
@@ -36,4 +36,10 @@ export function createProviderServer(options: ProviderServerOptions): ProviderSe
   server.addService(ReflectionV1, reflection.v1, { open: true });
   server.addService(ReflectionV1Alpha, reflection.v1alpha, { open: true });
   return { server, health };
+}
+
+/** The instance a ProviderService request is about, for the log lines of its failure. */
+function instanceOf(request: unknown): Record<string, unknown> {
+  const id = (request as { instanceId?: unknown } | null)?.instanceId;
+  return typeof id === "string" && id !== "" ? { instance_id: id } : {};
 }

@@ -1,21 +1,32 @@
 // Standalone mode: serve ProviderService directly on --listen for polyglot clients and debugging (h2c on loopback,
 // TLS or an explicit --insecure elsewhere), with reflection so buf curl and grpcurl can discover everything.
+// The address is bound before anything else starts (the provider, the embedded dev agent): a port already taken
+// fails at once, in our words, and the connections that arrive meanwhile wait for the server.
 
 import { ServerCredentials } from "@grpc/grpc-js";
-import type { StandaloneConfig } from "../config.js";
+import { ConfigError, type StandaloneConfig } from "../config.js";
+import type { Logger } from "../log.js";
 import { bearerAuth } from "./bearer-auth.js";
-import { createProviderServer, type ProviderServerOptions } from "./provider-server.js";
+import { EarlyListener } from "./early-listener.js";
+import type { LoadedProvider } from "./provider-loader.js";
+import { createProviderServer } from "./provider-server.js";
 import { onTermination } from "./termination.js";
 
-export interface StandaloneModeOptions extends Omit<ProviderServerOptions, "authorize" | "healthNames"> {
+export interface StandaloneModeOptions {
+  log: Logger;
   listen: StandaloneConfig;
-  cleanup: () => Promise<void>;
+  /** Builds the provider (and the dev agent) once the address is ours. */
+  loadProvider: () => Promise<LoadedProvider>;
 }
 
 export async function runStandaloneMode(options: StandaloneModeOptions): Promise<void> {
   const { listen, log } = options;
+  const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
+  const listener = await bindListen(listen, `${host}:${listen.port}`);
+  const loaded = await options.loadProvider();
   const { server, health } = createProviderServer({
-    ...options,
+    provider: loaded.impl,
+    log,
     authorize: listen.authToken ? bearerAuth(listen.authToken) : undefined,
   });
   const credentials = listen.tls
@@ -25,8 +36,8 @@ export async function runStandaloneMode(options: StandaloneModeOptions): Promise
         listen.tls.clientCa !== undefined,
       )
     : ServerCredentials.createInsecure();
-  const host = listen.host.includes(":") ? `[${listen.host}]` : listen.host;
-  const port = await server.listen(`${host}:${listen.port}`, credentials);
+  listener.handOver(server.connectionSink(credentials));
+  const port = listener.port;
   if (!listen.loopback && !listen.tls) {
     log.warn("serving plaintext gRPC on a non-loopback address (--insecure): anyone who can reach it controls Nomad jobs", {
       address: `${host}:${port}`,
@@ -45,14 +56,29 @@ export async function runStandaloneMode(options: StandaloneModeOptions): Promise
       // A client holding a call open past the grace period (and the dev agent's tasks) must not keep us alive.
       setTimeout(() => process.exit(0), 5000).unref();
       health.stopServing();
+      listener.close();
       void server
         .shutdown(2000)
-        .then(() => options.cleanup())
+        .then(() => loaded.close())
         .finally(() => process.exit(0));
     },
     ["SIGTERM", "SIGINT"],
   );
   await new Promise<never>(() => {});
+}
+
+async function bindListen(listen: StandaloneConfig, shown: string): Promise<EarlyListener> {
+  try {
+    return await EarlyListener.listen({ host: listen.host, port: listen.port });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") {
+      throw new ConfigError("--listen", `${shown} is already in use (another nomad-provider or \`npm start\`?); stop it or choose another port`);
+    }
+    if (code === "EADDRNOTAVAIL") throw new ConfigError("--listen", `${shown}: no such address on this machine`);
+    if (code === "EACCES") throw new ConfigError("--listen", `${shown}: permission denied (ports below 1024 need privileges)`);
+    throw err;
+  }
 }
 
 /** Ready-to-paste commands for the human who just started the server. */
