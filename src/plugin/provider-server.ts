@@ -28,7 +28,7 @@ export interface ProviderServer {
 }
 
 export function createProviderServer(options: ProviderServerOptions): ProviderServer {
-  const server = new GrpcServer({ log: options.log, authorize: options.authorize, describe: instanceOf });
+  const server = new GrpcServer({ log: options.log, authorize: options.authorize, describe: describeRequest });
   const health = new HealthStatus(["", ProviderService.typeName, ...(options.healthNames ?? [])]);
   server.addService(ProviderService, options.provider);
   server.addService(Health, healthService(health), { open: true });
@@ -39,7 +39,7 @@ export function createProviderServer(options: ProviderServerOptions): ProviderSe
 }
 
 /** The instance a ProviderService request is about, for the log lines of its failure. */
-function instanceOf(request: unknown): Record<string, unknown> {
+export function describeRequest(request: unknown): Record<string, unknown> {
   const id = (request as { instanceId?: unknown } | null)?.instanceId;
   return typeof id === "string" && id !== "" ? { instance_id: id } : {};
 }

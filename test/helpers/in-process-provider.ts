@@ -5,6 +5,7 @@ import { afterAll, beforeAll } from "vitest";
 import { NomadHttp } from "../../src/nomad/nomad-http.js";
 import { createLogger, type Logger } from "../../src/log.js";
 import { GrpcServer } from "../../src/grpc/grpc-server.js";
+import { describeRequest } from "../../src/plugin/provider-server.js";
 import { createProviderService, type RpcFamily } from "../../src/provider/provider-service.js";
 import type { ProviderSettings } from "../../src/provider/provider-deps.js";
 import { ProviderService } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
@@ -39,7 +40,7 @@ export async function startInProcessProvider(options: InProcessProviderOptions):
     namespace: options.namespace,
   });
   const settings: ProviderSettings = { datacenters: [], cpuMhzPerCore: 1000, version: "0.0.0-test", ...options.settings };
-  const server = new GrpcServer({ log });
+  const server = new GrpcServer({ log, describe: describeRequest });
   server.addService(ProviderService, createProviderService({ nomad, settings, log }, options.families));
   const port = await server.listen("127.0.0.1:0");
   const address = `127.0.0.1:${port}`;

@@ -1,0 +1,59 @@
+// At the default level a failing Nomad leaves a trace: each failed call is a warn line with the RPC, the instance,
+// the code and the trace id; a flood of identical failures (a dead Nomad under load) is held to a few lines plus
+// one "N similar failed calls suppressed" summary.
+
+import { status } from "@grpc/grpc-js";
+import { describe, expect, it } from "vitest";
+import { createLogger } from "../src/log.js";
+import { families } from "../src/provider/families.js";
+import { until } from "./helpers/dev-agent.js";
+import { startInProcessProvider } from "./helpers/in-process-provider.js";
+import { refusingAddress } from "./helpers/plugin-process.js";
+
+const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+describe("failed calls in the log", () => {
+  it("are warn lines with rpc, instance, code and trace id, at most a burst of them, then a summary", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({ level: "info", write: (l) => lines.push(JSON.parse(l)) });
+    const p = await startInProcessProvider({ nomadAddress: await refusingAddress(), families, log });
+    try {
+      const first = await p.client.status({ instanceId: "inst_a" }, { metadata: { traceparent } }).catch((e) => e);
+      expect(first.code).toBe(status.UNAVAILABLE);
+      const warn = lines.find((l) => l["@level"] === "warn");
+      expect(warn).toMatchObject({
+        "@message": "call failed",
+        rpc: "/ctrlplane.provider.v1.ProviderService/Status",
+        instance_id: "inst_a",
+        code: "UNAVAILABLE",
+        trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
+      });
+      // Node's own text once, not "ECONNREFUSED connect ECONNREFUSED".
+      expect(warn!.error).toMatch(/: connect ECONNREFUSED 127\.0\.0\.1:\d+$/);
+
+      const calls = 100;
+      await Promise.all(Array.from({ length: calls }, (_, i) => p.client.status({ instanceId: `inst_${i}` }).catch(() => undefined)));
+      const failures = () => lines.filter((l) => l["@message"] === "call failed").length;
+      expect(failures()).toBeLessThanOrEqual(12);
+      const summary = await until(async () => lines.find((l) => /similar failed calls suppressed$/.test(String(l["@message"]))), "the summary line", 10_000);
+      expect(summary).toMatchObject({ "@level": "warn", code: "UNAVAILABLE" });
+      // Every failure is accounted for: logged, or counted in a summary.
+      const suppressed = lines.filter((l) => typeof l.suppressed === "number").reduce((n, l) => n + (l.suppressed as number), 0);
+      expect(failures() + suppressed).toBe(calls + 1);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("keeps a caller's mistakes (NOT_FOUND, INVALID_ARGUMENT) out of the default level", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({ level: "info", write: (l) => lines.push(JSON.parse(l)) });
+    const p = await startInProcessProvider({ nomadAddress: await refusingAddress(), families, log });
+    try {
+      await expect(p.client.status({ instanceId: "bad id!" })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+      expect(lines).toEqual([]);
+    } finally {
+      await p.close();
+    }
+  });
+});
