@@ -16,7 +16,7 @@ import { readNamespace, type NamespaceVerdict } from "../nomad/namespaces.js";
 import { listRegions } from "../nomad/regions.js";
 import { linkedSignal } from "../trace-context.js";
 import type { ComponentHealthSchema } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
-import type { ProviderDeps } from "./provider-deps.js";
+import { forCall, type ProviderDeps } from "./provider-deps.js";
 import type { RpcFamily } from "./provider-service.js";
 
 type Component = MessageInitShape<typeof ComponentHealthSchema>;
@@ -33,7 +33,7 @@ export const healthCheckFamily: RpcFamily = {
       const checkedAt = new Date();
       const started = performance.now();
       const signal = linkedSignal([ctx.signal, AbortSignal.timeout(healthBudgetMs)]);
-      const components = await probe(deps, signal);
+      const components = await probe(forCall(deps, ctx), signal);
       if (ctx.signal.aborted) throw ctx.signal.reason;
       const latency = durationFromMs(Math.round(performance.now() - started));
       const causes = components.filter((c) => !c.healthy && !c.consequence);

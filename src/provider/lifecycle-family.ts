@@ -1,6 +1,7 @@
 // The instance lifecycle family: Provision, Deprovision, Start, Stop, Restart, Status, WatchStatus, Scale.
 
 import type { RpcFamily } from "./provider-service.js";
+import { forCall } from "./provider-deps.js";
 import { provision } from "./provision.js";
 import { deprovision, restart, start, stop } from "./lifecycle.js";
 import { AllocPortCache, readInstanceStatus } from "./status.js";
@@ -19,12 +20,12 @@ export const lifecycleFamily: RpcFamily = {
     // Shared by every Status call: each allocation's ports are read from Nomad once, not on every call.
     const ports = new AllocPortCache();
     return {
-      provision: (req, ctx) => provision(d, req, ctx),
-      deprovision: (req, ctx) => deprovision(d, req.instanceId, ctx),
-      start: (req, ctx) => start(d, req.instanceId, ctx),
-      stop: (req, ctx) => stop(d, req.instanceId, ctx),
+      provision: (req, ctx) => provision(forCall(d, ctx), req, ctx),
+      deprovision: (req, ctx) => deprovision(forCall(d, ctx), req.instanceId, ctx),
+      start: (req, ctx) => start(forCall(d, ctx), req.instanceId, ctx),
+      stop: (req, ctx) => stop(forCall(d, ctx), req.instanceId, ctx),
       restart: async (req, ctx) => {
-        const r = await restart(d, req, ctx);
+        const r = await restart(forCall(d, ctx), req, ctx);
         return { state: r.state, restartedAllocations: r.restarted, message: r.message };
       },
       status: async (req, ctx) => {
@@ -35,7 +36,7 @@ export const lifecycleFamily: RpcFamily = {
         const jobId = jobIdFor(req.instanceId);
         for await (const status of watchInstanceStatus(hub, deps.nomad, jobId, ctx.signal)) yield { status };
       },
-      scale: (req, ctx) => scale(d, req, ctx),
+      scale: (req, ctx) => scale(forCall(d, ctx), req, ctx),
     };
   },
 };

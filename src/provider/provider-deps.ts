@@ -3,6 +3,7 @@
 
 import type { NomadHttp } from "../nomad/nomad-http.js";
 import type { Logger } from "../log.js";
+import type { CallContext } from "../grpc/service-impl.js";
 
 export interface ProviderSettings {
   /** Nomad datacenters jobs may be placed in; empty = ["*"] (all). */
@@ -17,4 +18,9 @@ export interface ProviderDeps {
   nomad: NomadHttp;
   settings: ProviderSettings;
   log: Logger;
+}
+
+/** The deps of one call: its log lines carry the caller's trace id when it sent a traceparent. */
+export function forCall<D extends ProviderDeps>(deps: D, ctx: CallContext): D {
+  return ctx.trace ? { ...deps, log: deps.log.with({ trace_id: ctx.trace.traceId }) } : deps;
 }
