@@ -23,18 +23,24 @@ async function until(condition: () => boolean, timeoutMs: number, what: string):
 
 describe("plugin process lifecycle", () => {
   it("finishes an in-flight call after Shutdown, then exits 0", async () => {
-    // A Nomad agent that holds the health request until the test lets it answer.
-    let held: ServerResponse | undefined;
-    const agent = createServer((_req, res) => (held = res));
+    // A Nomad agent that holds HealthCheck's requests (agent health, token, namespace, regions) until the test lets
+    // it answer, as a Nomad with ACLs off.
+    const held: { url: string; res: ServerResponse }[] = [];
+    const agent = createServer((req, res) => held.push({ url: req.url ?? "", res }));
     await new Promise<void>((r) => agent.listen(0, "127.0.0.1", r));
     const plugin = await startPluginProcess({ env: { CP_NOMAD_ADDRESS: `http://127.0.0.1:${(agent.address() as { port: number }).port}` } });
     const provider = connect(plugin, ProviderService);
     const controller = connect(plugin, GRPCController);
     try {
       const inFlight = provider.healthCheck({});
-      await until(() => held !== undefined, 5000, "the plugin to ask the agent");
+      await until(() => held.length === 4, 5000, "the plugin to ask the agent");
       await controller.shutdown({});
-      held!.writeHead(200, { "content-type": "application/json" }).end('{"server":{"ok":true,"message":"ok"}}');
+      for (const { url, res } of held) {
+        if (url.startsWith("/v1/acl/token/self")) res.writeHead(400).end("ACL support disabled");
+        else if (url.startsWith("/v1/regions")) res.writeHead(200, { "content-type": "application/json" }).end('["global"]');
+        else if (url.startsWith("/v1/namespace/")) res.writeHead(200, { "content-type": "application/json" }).end('{"Name":"default"}');
+        else res.writeHead(200, { "content-type": "application/json" }).end('{"server":{"ok":true,"message":"ok"}}');
+      }
       expect((await inFlight).healthy).toBe(true);
       expect(await plugin.exited).toEqual({ code: 0, signal: null });
     } finally {
