@@ -54,7 +54,9 @@ describe("HealthCheck with ACLs on", () => {
   it("names an unknown namespace", async () => {
     const h = await healthOf(aclAgent, { token: aclAgent.managementToken, namespace: "nope" });
     expect(h.healthy).toBe(false);
-    expect(h.message).toBe('namespace: namespace "nope" does not exist in region global (Namespace not found)');
+    expect(h.message).toBe('namespace: namespace "nope" does not exist (Namespace not found)');
+    const inRegion = await healthOf(aclAgent, { token: aclAgent.managementToken, namespace: "nope", region: "global" });
+    expect(inRegion.message).toBe('namespace: namespace "nope" does not exist in region global (Namespace not found)');
   });
 });
 
@@ -62,7 +64,12 @@ describe("HealthCheck with ACLs off", () => {
   it("is healthy without a token", async () => {
     const h = await healthOf(openAgent);
     expect(h).toMatchObject({ healthy: true, message: expect.stringMatching(/is healthy$/) });
-    expect(h.components).toMatchObject({ acl: [true, "ACLs are disabled on Nomad"], namespace: [true, '"default" exists'], region: [true, '"global" is known'] });
+    expect(h.components).toMatchObject({
+      acl: [true, "ACLs are disabled on Nomad"],
+      namespace: [true, '"default" exists'],
+      region: [true, "none configured: the agent's own region applies (known: global)"],
+    });
+    expect((await healthOf(openAgent, { region: "global" })).components.region).toEqual([true, '"global" is known']);
   });
 
   it("names an unknown region, and only that", async () => {

@@ -22,7 +22,7 @@ describe("start-up line and log formats", () => {
       expect(started).toMatchObject({
         "@level": "info",
         nomad_address: nomad,
-        region: "global",
+        region: "(the agent's)",
         namespace: "team-a",
         datacenters: "dc1,dc2",
         acl: "token set",
@@ -46,7 +46,7 @@ describe("start-up line and log formats", () => {
     try {
       await until(async () => /\[INFO\] +nomad-provider: listening: /.test(stderr), "the listening line");
       const started = stderr.split("\n").find((l) => l.includes("nomad-provider started"));
-      expect(started).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[INFO\]  nomad-provider: nomad-provider started: version=\S+ nomad_address=http:\/\/127\.0\.0\.1:\d+ region=global namespace=default datacenters=\* acl="no token" tls=off$/);
+      expect(started).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[INFO\]  nomad-provider: nomad-provider started: version=\S+ nomad_address=http:\/\/127\.0\.0\.1:\d+ region="\(the agent's\)" namespace=default datacenters=\* acl="no token" tls=off$/);
       expect(stderr).not.toMatch(/^\{/m);
     } finally {
       child.kill("SIGKILL");
