@@ -36,7 +36,8 @@ describe("PLUGIN_UNIX_SOCKET_GROUP", () => {
       });
       expect(run.code).toBe(1);
       expect(run.stdout).toBe("");
-      expect(run.stderr).toContain('group "no-such-group-xyz" does not exist');
+      // Launched by a host, the line is an hclog JSON record.
+      expect(JSON.parse(run.stderr)).toMatchObject({ "@level": "error", "@message": expect.stringContaining('group "no-such-group-xyz" does not exist') });
       expect(readdirSync(dir)).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
