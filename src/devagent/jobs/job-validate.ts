@@ -3,9 +3,13 @@
 
 import type { Json } from "../state/state-store.js";
 
-/** hashicorp/go-multierror's list format as the validate endpoint shows it. */
+/**
+ * hashicorp/go-multierror 1.1's ListFormatFunc (what every Nomad since 0.12 links): "1 error occurred:\n\t* a\n\n",
+ * "2 errors occurred:\n\t* a\n\t* b\n\n". A nested multierror keeps its own trailing "\n\n", as Go's %v does.
+ */
 export function formatErrors(errors: string[]): string {
-  return `${errors.length} error(s) occurred:\n\n${errors.map((e) => `* ${e}`).join("\n")}`;
+  if (errors.length === 1) return `1 error occurred:\n\t* ${errors[0]}\n\n`;
+  return `${errors.length} errors occurred:\n\t${errors.map((e) => `* ${e}`).join("\n\t")}\n\n`;
 }
 
 const drivers = new Set(["raw_exec", "exec", "docker", "java", "qemu", "podman", "mock_driver"]);
@@ -13,12 +17,15 @@ const jobTypes = new Set(["service", "batch", "system", "sysbatch"]);
 const restartModes = new Set(["delay", "fail"]);
 const healthChecks = new Set(["checks", "task_states", "manual"]);
 
+/** structs.Resources.Validate: MeetsMinResources' own multierror is one entry of it, as in Nomad. */
 function validateResources(r: Json): string[] {
   const errs: string[] = [];
-  if (r.CPU < 1 && r.Cores === 0) errs.push(`minimum CPU value is 1; got ${r.CPU}`);
-  if (r.MemoryMB < 10) errs.push(`minimum MemoryMB value is 10; got ${r.MemoryMB}`);
-  if (r.MemoryMaxMB !== 0 && r.MemoryMaxMB < r.MemoryMB) {
-    errs.push(`MemoryMaxMB value (${r.MemoryMaxMB}) should be larger than MemoryMB value (${r.MemoryMB}`);
+  const min: string[] = [];
+  if (r.CPU < 1 && r.Cores === 0) min.push(`minimum CPU value is 1; got ${r.CPU}`);
+  if (r.MemoryMB < 10) min.push(`minimum MemoryMB value is 10; got ${r.MemoryMB}`);
+  if (min.length) errs.push(formatErrors(min));
+  if (r.MemoryMaxMB !== 0 && r.MemoryMaxMB !== -1 && r.MemoryMaxMB < r.MemoryMB) {
+    errs.push(`MemoryMaxMB value (${r.MemoryMaxMB}) should be larger than MemoryMB value (${r.MemoryMB})`);
   }
   return errs;
 }
@@ -40,9 +47,9 @@ function validateTask(t: Json, g: Json, jobType: string): string[] {
     errs.push(`invalid hook: ${t.Lifecycle.Hook}`);
   }
   if ((t.Driver === "raw_exec" || t.Driver === "exec") && !t.Config?.command) {
-    errs.push("1 error(s) occurred:\n\n* Missing required field \"command\"");
+    errs.push(formatErrors(['Missing required field "command"']));
   }
-  if (t.Driver === "docker" && !t.Config?.image) errs.push("1 error(s) occurred:\n\n* Missing required field \"image\"");
+  if (t.Driver === "docker" && !t.Config?.image) errs.push(formatErrors(['Missing required field "image"']));
   return errs;
 }
 
@@ -145,21 +152,25 @@ export function validateJob(job: Json): string[] {
   return errs;
 }
 
-/** Nomad's job warnings (the ones the dev agent can detect). */
+/** Nomad's job warnings (structs.Job.Warnings, the ones the dev agent can detect). */
 export function jobWarnings(job: Json): string[] {
   const warns: string[] = [];
   for (const g of job.TaskGroups) {
-    if (g.Update && g.Update.MaxParallel > g.Count && g.Count > 0) {
-      warns.push(
-        `Group "${g.Name}" has warnings: 1 error(s) occurred:\n\n* Update max parallel count is greater than task group count (${g.Update.MaxParallel} > ${g.Count}). A destructive change would result in the simultaneous replacement of all allocations.`,
-      );
+    if (g.Update && g.Count > 1 && g.Update.MaxParallel > g.Count) {
+      const group = [
+        `Update max parallel count is greater than task group count (${g.Update.MaxParallel} > ${g.Count}). A destructive change would result in the simultaneous replacement of all allocations.`,
+      ];
+      warns.push(`Group "${g.Name}" has warnings: ${formatErrors(group)}`);
     }
   }
   return warns;
 }
 
+/** helper.MergeMultierrorWarnings: "1 warning:\n\n* a", "2 warnings:\n\n* a\n* b", each warning trimmed. */
 export function formatWarnings(warns: string[]): string {
-  return warns.length ? `${warns.length} warning(s):\n\n${warns.map((w) => `* ${w}`).join("\n")}` : "";
+  if (!warns.length) return "";
+  const head = warns.length === 1 ? "1 warning:\n" : `${warns.length} warnings:\n`;
+  return head + warns.map((w) => `\n* ${w.trim()}`).join("");
 }
 
 /** Go's time.Duration String for whole values the checks print (e.g. 5s, 10m0s). */
