@@ -1,6 +1,7 @@
 // The dev agent's /v1/event/stream as a Nomad client sees it: per-topic filtering by key and filter key, Nomad's
-// event envelope in index order, `{}` heartbeats while idle, and resumption with ?index=N that delivers exactly the
-// batches after N — each carrying its objects as they were at that index, not as they are when replayed.
+// event envelope in index order, `{}` heartbeats while idle, and resumption with ?index=N that delivers, as Nomad's
+// StartAtClosest does, the batch at N again and every later one (an N past the newest batch re-sends the newest) —
+// each carrying its objects as they were at that index, not as they are when replayed.
 
 import { describe, expect, it } from "vitest";
 import { api, shJob, until, useDevAgent } from "./helpers/dev-agent.js";
@@ -82,7 +83,7 @@ describe("dev agent event stream", () => {
     await live.close();
   });
 
-  it("resumes after ?index=N with exactly the later batches, as they were published", async () => {
+  it("resumes at ?index=N with the batch at N again and exactly the later batches, as they were published", async () => {
     const live = openStream(topics("ev-resume"));
     await until(async () => live.lines.length > 0, "the initial heartbeat");
     await api(agent(), "POST", "/v1/jobs", shJob("ev-resume", "exec sleep 600"));
@@ -95,7 +96,8 @@ describe("dev agent event stream", () => {
     const seenLive = live.batches();
     expect(seenLive.length).toBeGreaterThan(4);
     const from = seenLive[1]!.Index;
-    const expected = seenLive.filter((b) => b.Index > from);
+    const expected = seenLive.filter((b) => b.Index >= from);
+    expect(expected[0]!.Index).toBe(from);
     const resumed = openStream(`${topics("ev-resume")}&index=${from}`);
     await until(async () => resumed.batches().length >= expected.length, "the replayed batches");
     await resumed.close();
@@ -107,5 +109,24 @@ describe("dev agent event stream", () => {
     expect(resumed.batches().length).toBe(expected.length);
     const firstJob = expected.flatMap((b) => b.Events).find((e) => e.Topic === "Job")!;
     expect(firstJob.Payload.Job.ModifyIndex).toBeLessThanOrEqual(firstJob.Index);
+
+    // An index between two batches starts at the next one; an index past the newest batch re-sends the newest.
+    const between = openStream(`${topics("ev-resume")}&index=${from + 1}`);
+    const after = seenLive.filter((b) => b.Index > from);
+    await until(async () => between.batches().length >= after.length, "the batches after the gap");
+    await between.close();
+    expect(between.batches()).toEqual(after);
+    const newest = seenLive.at(-1)!;
+    const storeIndex = Number((await api(agent(), "GET", "/v1/jobs")).headers.get("x-nomad-index"));
+    expect(storeIndex).toBe(newest.Index);
+    const past = openStream(`${topics("ev-resume")}&index=${newest.Index + 1000}`);
+    await until(async () => past.batches().length >= 1, "the newest batch again");
+    await past.close();
+    expect(past.batches()).toEqual([newest]);
+  });
+
+  it("refuses an index that is not a number with Nomad's text", async () => {
+    const r = await api(agent(), "GET", "/v1/event/stream?index=abc");
+    expect([r.status, r.text]).toEqual([400, 'Unable to parse index: strconv.Atoi: parsing "abc": invalid syntax']);
   });
 });

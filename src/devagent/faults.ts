@@ -19,6 +19,10 @@
 //                                                       // a stream's source fails after N body bytes: like Nomad's
 //                                                       // HTTP wrapper, write the error text into the body already
 //                                                       // under way (status 200 sent) and end it normally
+//     "resetStreamAfterFrames": { "frames": 2, "pathPrefix": "/v1/event/stream", "times": 3 },
+//                                                       // destroy the socket of a streaming answer right after its
+//                                                       // Nth whole data frame or event batch (heartbeats not
+//                                                       // counted); for `times` streams (default 1)
 //     "truncateFrame": { "pathPrefix": "/v1/client/fs/logs", "once": true },
 //                                                       // write the first half of the next streamed frame, then reset
 //     "noPathToNode": { "allocId": "..." },             // the node lost its server connection: the client endpoints
@@ -38,6 +42,7 @@ export interface FaultSettings {
   malformedJson?: { pathPrefix?: string; times?: number };
   resetStreamAfterBytes?: { bytes: number; pathPrefix?: string; once?: boolean };
   failStreamAfterBytes?: { bytes: number; body?: string; pathPrefix?: string; once?: boolean };
+  resetStreamAfterFrames?: { frames: number; pathPrefix?: string; times?: number };
   truncateFrame?: { pathPrefix?: string; once?: boolean } | boolean;
   noPathToNode?: { allocId?: string };
   refuseConnections?: boolean;
@@ -115,8 +120,17 @@ export class Faults {
     const resetHere = reset && path.startsWith(reset.pathPrefix ?? "/") && streamPaths.some((p) => path.startsWith(p));
     const failHere = fail && path.startsWith(fail.pathPrefix ?? "/") && streamPaths.some((p) => path.startsWith(p));
     const truncHere = trunc && path.startsWith(truncPrefix ?? "/v1/client/fs/logs");
-    if (!resetHere && !truncHere && !failHere) return;
+    const afterFrames = this.current.resetStreamAfterFrames;
+    const framesHere = afterFrames && path.startsWith(afterFrames.pathPrefix ?? "/") && streamPaths.some((p) => path.startsWith(p));
+    if (framesHere && afterFrames) {
+      // Taken by this stream now, so `times` counts streams, whether or not each one reaches its Nth frame.
+      const left = (afterFrames.times ?? 1) - 1;
+      if (left <= 0) delete this.current.resetStreamAfterFrames;
+      else afterFrames.times = left;
+    }
+    if (!resetHere && !truncHere && !failHere && !framesHere) return;
     let written = 0;
+    let frames = 0;
     let failed = false;
     const write = res.write.bind(res) as (...a: any[]) => boolean;
     const end = res.end.bind(res) as (...a: any[]) => ServerResponse;
@@ -148,8 +162,13 @@ export class Faults {
         setImmediate(kill);
         return false;
       }
+      if (framesHere && afterFrames && frames >= afterFrames.frames) return false;
       written += buf.length;
-      return write(chunk, ...rest);
+      const ok = write(chunk, ...rest);
+      // The connection ends after the frame has reached the socket (end flushes, destroy would drop it), without
+      // the chunked body's terminator: to the client the stream broke off.
+      if (framesHere && afterFrames && isFrame(buf) && ++frames >= afterFrames.frames) setImmediate(() => (req.socket as Socket).end());
+      return ok;
     }) as typeof res.write;
   }
 }
@@ -175,6 +194,10 @@ function validate(s: FaultSettings): FaultSettings {
   }
   if (out.failStreamAfterBytes && !(typeof out.failStreamAfterBytes.bytes === "number" && out.failStreamAfterBytes.bytes >= 0)) {
     throw new TypeError("failStreamAfterBytes.bytes must be a non-negative number");
+  }
+  const frames = out.resetStreamAfterFrames;
+  if (frames && !(typeof frames.frames === "number" && frames.frames >= 1 && (frames.times === undefined || (typeof frames.times === "number" && frames.times >= 1)))) {
+    throw new TypeError("resetStreamAfterFrames.frames and .times must be numbers of at least 1");
   }
   return out;
 }

@@ -116,8 +116,9 @@ export function isPermanentStreamError(err: ProviderError): boolean {
 
 /**
  * Follows the stream forever (until the signal aborts or a permanent error is thrown), reconnecting from the last
- * delivered index. A batch at or below an index already delivered is dropped, so nothing arrives twice whether the
- * server resumes inclusively or exclusively.
+ * delivered index. Nomad resumes inclusively (its event buffer's StartAtClosest sends the batch at that index again,
+ * and an index past the newest batch re-sends the newest), so a batch at or below an index already delivered is
+ * dropped: nothing arrives twice.
  */
 export async function* followEventStream(nomad: NomadHttp, options: FollowOptions): AsyncGenerator<StreamNotice> {
   let last = options.index ?? 0;

@@ -1,6 +1,6 @@
 // GET /v1/event/stream: Nomad's event stream as newline-delimited JSON, one {"Index":N,"Events":[...]} per write,
-// "{}" heartbeats (at once, then every 10 s), topic filters "Topic:Key" ("*" for any), resume with ?index= (the
-// batches after that index). Events are snapshots taken when they were published: a resumed client sees each object
+// "{}" heartbeats (at once, then every 10 s), topic filters "Topic:Key" ("*" for any), resume with ?index=N (from
+// the batch at N, inclusive, as Nomad's StartAtClosest does). Events are snapshots taken when they were published: a resumed client sees each object
 // as it was at the event's index, not as it is now (the store mutates its objects in place).
 
 import { badRequest } from "../http/http-error.js";
@@ -25,8 +25,14 @@ export class EventBuffer {
     });
   }
 
-  since(index: number): { Index: number; Events: StoreEvent[] }[] {
-    return this.batches.filter((b) => b.Index > index);
+  /**
+   * The batches a subscription resuming at `index` gets, as Nomad's eventBuffer.StartAtClosest picks them: from the
+   * batch at `index` itself (inclusive), else the closest one after it (the oldest kept when `index` is older than the
+   * buffer); an `index` past the newest batch starts at the newest, which is sent again.
+   */
+  startingAt(index: number): { Index: number; Events: StoreEvent[] }[] {
+    const first = this.batches.findIndex((b) => b.Index >= index);
+    return first >= 0 ? this.batches.slice(first) : this.batches.slice(-1);
   }
 }
 
@@ -50,7 +56,7 @@ export function registerEventRoutes(router: Router, deps: RouteDeps, buffer: Eve
   router.add("GET", "/v1/event/stream", (ctx) => {
     const filter = parseTopics(ctx);
     const idx = ctx.query.get("index");
-    if (idx && !/^\d+$/.test(idx)) throw badRequest("Invalid index");
+    if (idx && !/^-?\d+$/.test(idx)) throw badRequest(`Unable to parse index: strconv.Atoi: parsing ${JSON.stringify(idx)}: invalid syntax`);
     const { res } = ctx;
     res.statusCode = 200;
     res.setHeader("Content-Type", "application/json");
@@ -62,7 +68,7 @@ export function registerEventRoutes(router: Router, deps: RouteDeps, buffer: Eve
     buffer.streams.open++;
     buffer.streams.opened++;
     res.write("{}\n");
-    if (idx) buffer.since(Number(idx)).forEach(send);
+    if (idx && Number(idx) > 0) buffer.startingAt(Number(idx)).forEach(send);
     const unsubscribe = deps.store.subscribe((events) => send({ Index: events[0]!.Index, Events: events }));
     const heartbeat = setInterval(() => res.write("{}\n"), heartbeatEveryMs);
     return new Promise<void>((resolve) => {
