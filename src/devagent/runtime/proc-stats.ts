@@ -1,6 +1,5 @@
-// Real CPU and memory usage of a task's whole process tree, read from /proc, in Nomad's ResourceUsage shape.
-// CPU percent needs two readings; the sampler keeps the last reading per process and, when it has none recent
-// enough, takes a second one after a short window.
+// Real CPU and memory usage of a task's whole process tree, read from /proc, in Nomad's ResourceUsage shape, sampled
+// like Nomad's executor: CPU percent is the CPU time used between two consecutive samples (one per second).
 
 import { readFileSync } from "node:fs";
 import { allProcStats, type ProcStat } from "./process-group.js";
@@ -100,49 +99,118 @@ interface Reading {
   at: number;
 }
 
-export class CpuSampler {
-  private readonly last = new Map<number, Reading>();
+/** One sample of a task's process tree: usage per pid, taken at `at` (ms since the epoch). */
+export interface TaskSample {
+  usage: Map<number, ResourceUsage>;
+  at: number;
+}
 
-  /** Per-process usage of the trees rooted at `roots`. */
-  async usage(roots: number[]): Promise<Map<number, ResourceUsage>> {
-    let procs = processTree(roots);
-    if (procs.some((p) => !this.fresh(p.pid))) {
-      this.record(procs);
-      await new Promise((r) => setTimeout(r, sampleWindowMs));
-      procs = processTree(roots);
+interface Tracked {
+  roots: () => number[];
+  /** Each pid's cumulative CPU ticks at the previous sample. */
+  readings: Map<number, Reading>;
+  latest: TaskSample | undefined;
+  ready: Promise<void>;
+  askedAt: number;
+}
+
+export interface TaskStatsOptions {
+  /** Time between two samples of a task (Nomad's client stats collection_interval, default 1 s). */
+  intervalMs?: number;
+  /** The first sample of a task is compared with a baseline read this long before it. */
+  firstWindowMs?: number;
+  /** A task nobody asked about for this long is no longer sampled. */
+  idleMs?: number;
+}
+
+/**
+ * Samples tasks' process trees the way Nomad's executor does (procstats with one cpustats.Tracker per pid): every
+ * interval, each process's CPU percent is the CPU time it used since the previous sample over the time between the two
+ * samples (0 for a process first seen in this sample), and the stats endpoint serves the latest sample. A task is
+ * sampled from the first time its stats are asked for until its processes are gone or nobody asked for idleMs.
+ */
+export class TaskStatsCollector {
+  readonly #tracked = new Map<string, Tracked>();
+  readonly #intervalMs: number;
+  readonly #firstWindowMs: number;
+  readonly #idleMs: number;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: TaskStatsOptions = {}) {
+    this.#intervalMs = options.intervalMs ?? 1000;
+    this.#firstWindowMs = options.firstWindowMs ?? sampleWindowMs;
+    this.#idleMs = options.idleMs ?? 60_000;
+  }
+
+  /** The latest sample of the task `key` whose process trees are rooted at `roots()`. */
+  async latest(key: string, roots: () => number[]): Promise<TaskSample> {
+    let t = this.#tracked.get(key);
+    if (!t) {
+      const tracked: Tracked = { roots, readings: new Map(), latest: undefined, ready: Promise.resolve(), askedAt: Date.now() };
+      t = tracked;
+      this.#tracked.set(key, tracked);
+      this.#sample(tracked, allProcStats());
+      tracked.ready = new Promise<void>((resolve) => setTimeout(resolve, this.#firstWindowMs)).then(() => {
+        this.#sample(tracked, allProcStats());
+        this.#ensureTimer();
+      });
     }
-    const out = new Map<number, ResourceUsage>();
-    for (const p of procs) out.set(p.pid, this.usageOf(p));
-    this.record(procs);
-    return out;
+    t.roots = roots;
+    t.askedAt = Date.now();
+    await t.ready;
+    return t.latest!;
   }
 
-  private fresh(pid: number): boolean {
-    const r = this.last.get(pid);
-    return r !== undefined && Date.now() - r.at >= sampleWindowMs / 2 && Date.now() - r.at < 10_000;
+  #ensureTimer(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => this.#tick(), this.#intervalMs);
+    this.#timer.unref();
   }
 
-  private record(procs: ProcStat[]): void {
+  #tick(): void {
     const now = Date.now();
-    const keep = new Set(procs.map((p) => p.pid));
-    for (const pid of this.last.keys()) if (!keep.has(pid)) this.last.delete(pid);
-    for (const p of procs) this.last.set(p.pid, { user: p.utimeTicks, system: p.stimeTicks, at: now });
+    const all = allProcStats();
+    for (const [key, t] of this.#tracked) {
+      if (t.latest === undefined) continue; // its first sample is still under way
+      if (now - t.askedAt > this.#idleMs || processTree(t.roots(), all).length === 0) {
+        this.#tracked.delete(key);
+        continue;
+      }
+      this.#sample(t, all);
+    }
+    if (this.#tracked.size === 0) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
   }
 
-  private usageOf(p: ProcStat): ResourceUsage {
-    const usage = emptyUsage();
-    const status = safeRead(`/proc/${p.pid}/status`);
-    usage.MemoryStats.RSS = statusKb(status, "VmRSS");
-    usage.MemoryStats.Swap = statusKb(status, "VmSwap");
-    const prev = this.last.get(p.pid);
-    if (prev) {
-      const seconds = Math.max((Date.now() - prev.at) / 1000, 1e-3);
-      const pct = (ticks: number) => (Math.max(0, ticks) / clockTicks / seconds) * 100;
-      usage.CpuStats.UserMode = pct(p.utimeTicks - prev.user);
-      usage.CpuStats.SystemMode = pct(p.stimeTicks - prev.system);
-      usage.CpuStats.Percent = usage.CpuStats.UserMode + usage.CpuStats.SystemMode;
-      usage.CpuStats.TotalTicks = (usage.CpuStats.Percent / 100) * cpuMhz();
+  #sample(t: Tracked, all: ProcStat[]): void {
+    const now = Date.now();
+    const procs = processTree(t.roots(), all);
+    const usage = new Map<number, ResourceUsage>();
+    const readings = new Map<number, Reading>();
+    for (const p of procs) {
+      usage.set(p.pid, usageOf(p, t.readings.get(p.pid), now));
+      readings.set(p.pid, { user: p.utimeTicks, system: p.stimeTicks, at: now });
     }
-    return usage;
+    t.readings = readings;
+    t.latest = { usage, at: now };
   }
+}
+
+/** A process's usage now; CPU as cpustats.Tracker.Percent: the share of CPU time used since `prev`, 0 without one. */
+function usageOf(p: ProcStat, prev: Reading | undefined, now: number): ResourceUsage {
+  const usage = emptyUsage();
+  const status = safeRead(`/proc/${p.pid}/status`);
+  usage.MemoryStats.RSS = statusKb(status, "VmRSS");
+  usage.MemoryStats.Swap = statusKb(status, "VmSwap");
+  if (prev && now > prev.at) {
+    const seconds = (now - prev.at) / 1000;
+    const pct = (ticks: number) => (Math.max(0, ticks) / clockTicks / seconds) * 100;
+    usage.CpuStats.UserMode = pct(p.utimeTicks - prev.user);
+    usage.CpuStats.SystemMode = pct(p.stimeTicks - prev.system);
+    usage.CpuStats.Percent = pct(p.utimeTicks + p.stimeTicks - prev.user - prev.system);
+    usage.CpuStats.TotalTicks = (usage.CpuStats.Percent / 100) * cpuMhz();
+  }
+  return usage;
 }

@@ -3,9 +3,9 @@
 import type { ServerResponse } from "node:http";
 import type { AllocRunner } from "../alloc-runtime.js";
 import { writeJson } from "./http-answers.js";
-import { addUsage, CpuSampler, emptyUsage, type ResourceUsage } from "./proc-stats.js";
+import { addUsage, emptyUsage, TaskStatsCollector, type ResourceUsage } from "./proc-stats.js";
 
-const sampler = new CpuSampler();
+const collector = new TaskStatsCollector();
 
 interface TaskResourceUsage {
   ResourceUsage: ResourceUsage;
@@ -19,15 +19,15 @@ export async function allocStats(runner: AllocRunner): Promise<{ ResourceUsage: 
   for (const [name, state] of Object.entries(runner.taskStates())) {
     const roots = runner.taskPids(name);
     if (state.State !== "running" || roots.length === 0) continue;
-    const perPid = await sampler.usage(roots);
+    const sample = await collector.latest(`${runner.allocId}/${name}`, () => runner.taskPids(name));
     const usage = emptyUsage();
     const pids: Record<string, ResourceUsage> = {};
-    for (const [pid, u] of perPid) {
+    for (const [pid, u] of sample.usage) {
       pids[String(pid)] = u;
       addUsage(usage, u);
     }
     addUsage(total, usage);
-    tasks[name] = { ResourceUsage: usage, Timestamp: Date.now() * 1e6, Pids: pids };
+    tasks[name] = { ResourceUsage: usage, Timestamp: sample.at * 1e6, Pids: pids };
   }
   return { ResourceUsage: total, Tasks: tasks, Timestamp: Date.now() * 1e6 };
 }
