@@ -1,7 +1,7 @@
 // The dev agent's /v1/event/stream as a Nomad client sees it: per-topic filtering by key and filter key, Nomad's
 // event envelope in index order, `{}` heartbeats while idle, and resumption with ?index=N that delivers, as Nomad's
-// StartAtClosest does, the batch at N again and every later one (an N past the newest batch re-sends the newest) —
-// each carrying its objects as they were at that index, not as they are when replayed.
+// StartAtClosest does, the batch at N again and every later one (an N past the newest batch re-sends the newest; no
+// index, every batch still kept) — each carrying its objects as they were at that index, not as they are when replayed.
 
 import { describe, expect, it } from "vitest";
 import { api, shJob, until, useDevAgent } from "./helpers/dev-agent.js";
@@ -123,6 +123,14 @@ describe("dev agent event stream", () => {
     await until(async () => past.batches().length >= 1, "the newest batch again");
     await past.close();
     expect(past.batches()).toEqual([newest]);
+
+    // No index (or 0) starts at the oldest batch still kept, as Nomad's subscription from its buffer's head does.
+    for (const query of [topics("ev-resume"), `${topics("ev-resume")}&index=0`]) {
+      const fresh = openStream(query);
+      await until(async () => fresh.batches().length >= seenLive.length, "the kept batches");
+      await fresh.close();
+      expect(fresh.batches()).toEqual(seenLive);
+    }
   });
 
   it("refuses an index that is not a number with Nomad's text", async () => {

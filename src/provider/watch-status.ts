@@ -62,6 +62,12 @@ export class StatusHub {
   #fallback: AbortController | undefined;
   /** The agent refused the event stream for good (404, 403...): don't ask again until every watcher has left. */
   #streamRefused = false;
+  /**
+   * The last batch index the stream delivered, kept across upstream restarts. A new upstream starts there: Nomad
+   * sends every batch still in its buffer to a subscription without an index, and watchers re-read on every
+   * connection anyway, so that history would only cost reads.
+   */
+  #lastIndex = 0;
 
   constructor(nomad: NomadHttp, log: Logger) {
     this.#nomad = nomad;
@@ -113,7 +119,7 @@ export class StatusHub {
     // from the last index, but a failed (re)connection leaves watchers blind until the stream is back.
     let up = false;
     try {
-      for await (const notice of followEventStream(this.#nomad, { topics, signal })) {
+      for await (const notice of followEventStream(this.#nomad, { topics, signal, index: this.#lastIndex })) {
         if (signal.aborted) return;
         if (notice.kind === "connected") {
           up = true;
@@ -125,6 +131,7 @@ export class StatusHub {
           if (!up) this.#enterFallback(notice.error);
           up = false;
         } else {
+          this.#lastIndex = Math.max(this.#lastIndex, notice.batch.index);
           for (const event of notice.batch.events) this.#ring(eventJobId(event, this.#nomad.namespace));
         }
       }

@@ -1,6 +1,7 @@
 // GET /v1/event/stream: Nomad's event stream as newline-delimited JSON, one {"Index":N,"Events":[...]} per write,
 // "{}" heartbeats (at once, then every 10 s), topic filters "Topic:Key" ("*" for any), resume with ?index=N (from
-// the batch at N, inclusive, as Nomad's StartAtClosest does). Events are snapshots taken when they were published: a resumed client sees each object
+// the batch at N, inclusive, as Nomad's StartAtClosest does); without an index (or 0) every batch still in the buffer
+// (Nomad's default 100) comes first, as Nomad's subscription from the buffer's head does. Events are snapshots taken when they were published: a resumed client sees each object
 // as it was at the event's index, not as it is now (the store mutates its objects in place).
 
 import { badRequest } from "../http/http-error.js";
@@ -9,7 +10,8 @@ import type { Router } from "../http/router.js";
 import type { StateStore, StoreEvent } from "../state/state-store.js";
 import type { RouteDeps } from "./route-deps.js";
 
-const bufferSize = 2000;
+/** Nomad's default event_buffer_size: the batches kept for subscribers that start in the past. */
+const bufferSize = 100;
 export const heartbeatMs = 10_000;
 
 /** The recent event batches, so a client can resume from an index it saw. */
@@ -31,6 +33,8 @@ export class EventBuffer {
    * buffer); an `index` past the newest batch starts at the newest, which is sent again.
    */
   startingAt(index: number): { Index: number; Events: StoreEvent[] }[] {
+    // Index 0 (or none) is Nomad's eventBuffer.Head(): every batch still kept, oldest first.
+    if (index <= 0) return [...this.batches];
     const first = this.batches.findIndex((b) => b.Index >= index);
     return first >= 0 ? this.batches.slice(first) : this.batches.slice(-1);
   }
@@ -68,7 +72,7 @@ export function registerEventRoutes(router: Router, deps: RouteDeps, buffer: Eve
     buffer.streams.open++;
     buffer.streams.opened++;
     res.write("{}\n");
-    if (idx && Number(idx) > 0) buffer.startingAt(Number(idx)).forEach(send);
+    buffer.startingAt(Number(idx ?? 0)).forEach(send);
     const unsubscribe = deps.store.subscribe((events) => send({ Index: events[0]!.Index, Events: events }));
     const heartbeat = setInterval(() => res.write("{}\n"), heartbeatEveryMs);
     return new Promise<void>((resolve) => {
