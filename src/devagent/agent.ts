@@ -21,7 +21,9 @@ import { registerAgentRoutes } from "./routes/agent-routes.js";
 import { registerAllocRoutes } from "./routes/alloc-routes.js";
 import { execUpgrade, registerClientRoutes } from "./routes/client-routes.js";
 import { EventBuffer, registerEventRoutes } from "./routes/event-routes.js";
+import { registerFsRoutes } from "./routes/fs-routes.js";
 import { registerJobRoutes } from "./routes/job-routes.js";
+import { registerNodeRoutes } from "./routes/node-routes.js";
 import { RequestCounter, registerStatsRoutes } from "./routes/stats-routes.js";
 import { registerVariableRoutes } from "./routes/variable-routes.js";
 import type { RouteDeps } from "./routes/route-deps.js";
@@ -126,6 +128,8 @@ export async function createDevAgent(options: DevAgentOptions, runtime: AgentRun
   registerJobRoutes(router, deps);
   registerAllocRoutes(router, deps);
   registerClientRoutes(router, deps);
+  registerFsRoutes(router, deps);
+  registerNodeRoutes(router, deps);
   registerVariableRoutes(router, deps);
   const events = new EventBuffer(store);
   registerEventRoutes(router, deps, events, options.eventHeartbeatMs);

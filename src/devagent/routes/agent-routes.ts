@@ -35,10 +35,6 @@ export function registerAgentRoutes(router: Router, deps: RouteDeps): void {
     sendJson(ctx.res, namespaceJson(name));
   });
   router.add("GET", "/v1/acl/token/self", (ctx) => sendJson(ctx.res, deps.tokenSelf(ctx.token)));
-  router.add("GET", "/v1/nodes", (ctx) => {
-    setQueryMeta(ctx.res, 1);
-    sendJson(ctx.res, [nodeStub(deps)]);
-  });
 
   router.add("GET", "/v1/devagent/faults", (ctx) => sendJson(ctx.res, deps.faults.get()));
   router.add(["PUT", "POST"], "/v1/devagent/faults", async (ctx) => {
@@ -54,29 +50,6 @@ export function registerAgentRoutes(router: Router, deps: RouteDeps): void {
     deps.faults.clear();
     sendText(ctx.res, 200, "");
   });
-}
-
-function nodeStub(deps: RouteDeps) {
-  return {
-    Address: "127.0.0.1",
-    ID: deps.node.id,
-    Attributes: { "os.name": os.platform(), "kernel.name": os.platform(), "nomad.version": deps.version, "driver.raw_exec": "1" },
-    Datacenter: deps.node.datacenter,
-    Name: deps.node.name,
-    NodeClass: "",
-    NodePool: "default",
-    Version: deps.version,
-    Drain: false,
-    SchedulingEligibility: "eligible",
-    Status: "ready",
-    StatusDescription: "",
-    Drivers: {},
-    NodeResources: null,
-    ReservedResources: null,
-    LastDrain: null,
-    CreateIndex: 1,
-    ModifyIndex: 1,
-  };
 }
 
 function agentSelf(deps: RouteDeps) {

@@ -10,7 +10,7 @@ import { sendJson } from "../http/reply.js";
 import type { Router } from "../http/router.js";
 import type { RouteDeps } from "./route-deps.js";
 
-function runnerFor(deps: RouteDeps, allocId: string): AllocRunner {
+export function runnerFor(deps: RouteDeps, allocId: string): AllocRunner {
   const runner = deps.scheduler.runners.get(allocId);
   if (!runner) throw new HttpError(404, `Unknown allocation "${allocId}"`);
   return runner;

@@ -61,8 +61,12 @@ export function registerJobRoutes(router: Router, deps: RouteDeps): void {
 
 const suffixes = ["allocations", "evaluations", "versions", "revert", "deployments", "deployment", "stable", "scale", "summary", "evaluate"];
 
+/** Suffixes Nomad's JobSpecificRequest routes that this agent does not serve: 404, never a job named "x/plan". */
+const unserved = ["periodic/force", "plan", "dispatch", "services", "submission", "actions", "action", "tag"];
+
 async function jobSpecific(ctx: RequestContext, deps: RouteDeps): Promise<void> {
   const rest = ctx.params.rest!;
+  if (unserved.some((s) => rest.endsWith(`/${s}`))) throw new HttpError(404, "");
   for (const s of suffixes) {
     if (rest.endsWith(`/${s}`)) return jobSub(ctx, deps, rest.slice(0, -s.length - 1), s);
   }

@@ -4,6 +4,7 @@ import type { AclTokenJson } from "../acl.js";
 import type { Faults } from "../faults.js";
 import type { JobService } from "../jobs/job-service.js";
 import type { NodeInfo } from "../sched/alloc-factory.js";
+import type { NodeCapacity } from "../sched/feasibility.js";
 import type { Scheduler } from "../sched/scheduler.js";
 import type { StateStore } from "../state/state-store.js";
 
@@ -13,7 +14,7 @@ export interface RouteDeps {
   scheduler: Scheduler;
   faults: Faults;
   clientEndpoints: ClientEndpoints;
-  node: NodeInfo;
+  node: NodeInfo & NodeCapacity;
   region: string;
   address: () => string;
   acl: boolean;
