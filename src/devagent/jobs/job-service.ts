@@ -7,6 +7,7 @@ import { nowNs } from "../state/nomad-time.js";
 import type { Scheduler } from "../sched/scheduler.js";
 import { isActive } from "../sched/deployments.js";
 import { canonicalizeJob } from "./job-canonicalize.js";
+import { jobDiff } from "./job-diff.js";
 import { JsonDecodeError, expectType } from "./json-decode-error.js";
 import { formatErrors, formatWarnings, jobWarnings, validateJob } from "./job-validate.js";
 
@@ -101,6 +102,42 @@ export class JobService {
       }
     }
     return this.upsert(job, "job-register", warnings);
+  }
+
+  /**
+   * Nomad's Job.Plan: validates like register, then asks the scheduler what registering the job would do, writing
+   * nothing. JobModifyIndex is the stored job's (0 for a new job): a later register can enforce it.
+   */
+  plan(body: any, query: URLSearchParams, pathJobId: string): Json {
+    if (typeof body === "object" && body !== null && body.Job && typeof body.Job === "object" && (body.Job.ID === undefined || body.Job.ID === null)) {
+      throw badRequest("Job must have a valid ID");
+    }
+    if (typeof body === "object" && body !== null && body.Job && typeof body.Job === "object" && body.Job.ID !== pathJobId) throw badRequest("Job ID does not match");
+    const { job, warnings } = this.prepare(body, query);
+    const errors = validateJob(job);
+    if (errors.length) throw serverError(formatErrors(errors));
+    if (!this.options.namespaces.has(job.Namespace)) throw serverError(`job "${job.ID}" is in nonexistent namespace "${job.Namespace}"`);
+    const existing = this.store.jobs.get(jobKey(job.Namespace, job.ID));
+    if (existing && existing.Type !== job.Type) throw serverError(`cannot update job from type "${existing.Type}" to "${job.Type}"`);
+    const changed = !existing || specOf(existing) !== specOf(job);
+    job.CreateIndex = existing?.CreateIndex ?? 0;
+    job.Version = existing ? (changed ? existing.Version + 1 : existing.Version) : 0;
+    // As Nomad's Job.Plan: an unchanged job keeps its index (its allocations are current), a changed one gets the next.
+    job.JobModifyIndex = existing ? (changed ? existing.JobModifyIndex + 1 : existing.JobModifyIndex) : 0;
+    job.Stop = job.Stop === true;
+    const { desired, failed } = this.scheduler.plan(job);
+    const diff = body.Diff === true ? (existing ? jobDiff(existing, job) : { ...jobDiff({ TaskGroups: [] }, job), Type: "Added" }) : null;
+    const index = existing?.JobModifyIndex ?? 0;
+    return {
+      Annotations: { DesiredTGUpdates: desired, PreemptedAllocs: null },
+      FailedTGAllocs: Object.keys(failed).length ? failed : null,
+      JobModifyIndex: index,
+      CreatedEvals: null,
+      Diff: diff,
+      NextPeriodicLaunch: "0001-01-01T00:00:00Z",
+      Warnings: formatWarnings(warnings),
+      Index: index,
+    };
   }
 
   private enforceIndex(existing: Json | undefined, jmi: number): void {

@@ -62,15 +62,25 @@ export function registerJobRoutes(router: Router, deps: RouteDeps): void {
 const suffixes = ["allocations", "evaluations", "versions", "revert", "deployments", "deployment", "stable", "scale", "summary", "evaluate"];
 
 /** Suffixes Nomad's JobSpecificRequest routes that this agent does not serve: 404, never a job named "x/plan". */
-const unserved = ["periodic/force", "plan", "dispatch", "services", "submission", "actions", "action", "tag"];
+const unserved = ["periodic/force", "dispatch", "services", "submission", "actions", "action", "tag"];
 
 async function jobSpecific(ctx: RequestContext, deps: RouteDeps): Promise<void> {
   const rest = ctx.params.rest!;
   if (unserved.some((s) => rest.endsWith(`/${s}`))) throw new HttpError(404, "");
+  if (rest.endsWith("/plan")) return jobPlan(ctx, deps, rest.slice(0, -"/plan".length));
   for (const s of suffixes) {
     if (rest.endsWith(`/${s}`)) return jobSub(ctx, deps, rest.slice(0, -s.length - 1), s);
   }
   return jobCrud(ctx, deps, rest);
+}
+
+/** PUT/POST /v1/job/:id/plan (command/agent/job_endpoint.go jobPlan): Nomad's JobPlanResponse. */
+async function jobPlan(ctx: RequestContext, deps: RouteDeps, jobId: string): Promise<void> {
+  if (!isWrite(ctx.req.method)) throw methodNotAllowed();
+  const body = await readJson(ctx.req);
+  const r = deps.jobs.plan(body, ctx.query, jobId);
+  setIndex(ctx.res, r.Index);
+  sendJson(ctx.res, r);
 }
 
 async function jobCrud(ctx: RequestContext, deps: RouteDeps, jobId: string): Promise<void> {

@@ -10,11 +10,23 @@ import { newId, nowNs } from "../state/nomad-time.js";
 import { allocTerminal, buildAllocation, clientTerminal, type NodeInfo } from "./alloc-factory.js";
 import { evalEvent, newEvaluation } from "./evaluations.js";
 import { exhausted, groupAsk, placementFailure, type NodeCapacity } from "./feasibility.js";
-import { allocIndex, descNotNeeded, descUpdating, planGroup, type GroupPlan, type Placement } from "./group-reconciler.js";
+import { allocIndex, descMigrating, descNotNeeded, descUpdating, planGroup, type GroupPlan, type Placement } from "./group-reconciler.js";
 import { assignPorts, PortConflictError } from "./port-allocator.js";
 import { jobStatus } from "./job-status.js";
 import * as dep from "./deployments.js";
 import { destructiveChange } from "./destructive-change.js";
+
+/** Nomad's DesiredUpdates (plan annotations per task group) as of 1.6. */
+export interface DesiredUpdates {
+  Ignore: number;
+  Place: number;
+  Migrate: number;
+  Stop: number;
+  InPlaceUpdate: number;
+  DestructiveUpdate: number;
+  Canary: number;
+  Preemptions: number;
+}
 
 export interface SchedulerDeps {
   store: StateStore;
@@ -175,10 +187,62 @@ export class Scheduler {
       .find((d) => d.JobVersion === job.Version && d.JobCreateIndex === job.CreateIndex);
   }
 
-  /** The deployment of the current job version, created when a rolling group has something to place or replace. */
-  private ensureDeployment(txn: Txn, job: Json, allocs: Json[]): Json | undefined {
-    const existing = this.versionDeployment(job);
-    if (existing) return existing;
+  /**
+   * Nomad's plan (Job.Plan): what a pass of this scheduler would do for `job` (a candidate, not stored; its Version
+   * and CreateIndex set as registering it would), counted per group as the reconciler's DesiredUpdates, with the
+   * placement failures it would record. Writes nothing.
+   */
+  plan(job: Json): { desired: Record<string, DesiredUpdates>; failed: Record<string, Json> } {
+    const allocs = this.store.allocsOfJob(job.Namespace, job.ID);
+    let deployment = this.versionDeployment(job);
+    if (!deployment) {
+      const fresh = this.newDeploymentFor(job, allocs);
+      if (fresh) deployment = dep.newDeployment("plan", job, { index: 0 } as Txn, fresh.hasOld);
+    }
+    const desired: Record<string, DesiredUpdates> = {};
+    const failed: Record<string, Json> = {};
+    const freed = new Set<string>();
+    const added = { cpu: 0, memoryMb: 0 };
+    const active = deployment && dep.isActive(deployment) ? deployment : undefined;
+    const plans = job.TaskGroups.map((group: Json) => ({ group, plan: this.planFor(job, group, allocs, active) }));
+    for (const { plan } of plans) for (const st of plan.stops) if (st.description !== descUpdating) freed.add(st.alloc.ID);
+    for (const { group, plan } of plans as { group: Json; plan: GroupPlan }[]) {
+      const replaced = new Set(plan.stops.filter((st) => st.description === descUpdating).map((st) => st.alloc.ID));
+      const u: DesiredUpdates = { Ignore: 0, Place: 0, Migrate: 0, Stop: 0, InPlaceUpdate: plan.inPlace.length, DestructiveUpdate: 0, Canary: 0, Preemptions: 0 };
+      for (const st of plan.stops) {
+        if (st.description === descMigrating) u.Migrate++;
+        else if (st.description !== descUpdating) u.Stop++;
+      }
+      const migrated = new Set(plan.stops.filter((st) => st.description === descMigrating).map((st) => st.alloc.ID));
+      for (const p of plan.places) {
+        if (p.canary) u.Canary++;
+        else if (p.previous && replaced.has(p.previous.ID)) u.DestructiveUpdate++;
+        else if (!p.previous || !migrated.has(p.previous.ID)) u.Place++;
+        const seen = failed[group.Name];
+        if (seen) {
+          seen.CoalescedFailures++;
+          continue;
+        }
+        const used = this.resourcesInUse(undefined, new Set([...freed, ...(p.previous ? [p.previous.ID] : [])]));
+        const failure = placementFailure(job, group, this.deps.node, { cpu: used.cpu + added.cpu, memoryMb: used.memoryMb + added.memoryMb });
+        if (failure) {
+          failed[group.Name] = failure;
+          continue;
+        }
+        const ask = groupAsk(group);
+        added.cpu += ask.cpu;
+        added.memoryMb += ask.memoryMb;
+        if (p.previous) freed.add(p.previous.ID);
+      }
+      const touched = new Set([...plan.stops.map((st) => st.alloc.ID), ...plan.inPlace.map((a) => a.ID), ...plan.places.flatMap((p) => (p.previous ? [p.previous.ID] : []))]);
+      u.Ignore = allocs.filter((a) => a.TaskGroup === group.Name && a.DesiredStatus === "run" && !clientTerminal(a) && !touched.has(a.ID)).length;
+      desired[group.Name] = u;
+    }
+    return { desired, failed };
+  }
+
+  /** Whether a new job version needs a deployment (a rolling group places, replaces or updates), with the groups that have old allocations. */
+  private newDeploymentFor(job: Json, allocs: Json[]): { hasOld: (group: string) => boolean } | undefined {
     if (job.Type !== "service") return undefined;
     const rollingGroups = job.TaskGroups.filter((g: Json) => g.Update && g.Update.MaxParallel > 0);
     if (!rollingGroups.length) return undefined;
@@ -193,7 +257,16 @@ export class Scheduler {
       const plan = this.planFor(job, g, allocs, undefined);
       return plan.places.length > 0 || plan.inPlace.length > 0;
     });
-    if (!work) return undefined;
+    return work ? { hasOld } : undefined;
+  }
+
+  /** The deployment of the current job version, created when a rolling group has something to place or replace. */
+  private ensureDeployment(txn: Txn, job: Json, allocs: Json[]): Json | undefined {
+    const existing = this.versionDeployment(job);
+    if (existing) return existing;
+    const needed = this.newDeploymentFor(job, allocs);
+    if (!needed) return undefined;
+    const hasOld = needed.hasOld;
     for (const d of this.store.deploymentsOfJob(job.Namespace, job.ID)) {
       if (dep.isActive(d)) dep.setStatus(d, txn, "cancelled", dep.deployNewerJob);
     }
@@ -394,10 +467,10 @@ export class Scheduler {
   }
 
   /** CPU MHz and memory MB held by every allocation that is not terminal (but `except`, about to stop). */
-  private resourcesInUse(except?: string): { cpu: number; memoryMb: number } {
+  private resourcesInUse(except?: string, alsoFree?: ReadonlySet<string>): { cpu: number; memoryMb: number } {
     const used = { cpu: 0, memoryMb: 0 };
     for (const a of this.store.allocs.values()) {
-      if (allocTerminal(a) || a.ID === except) continue;
+      if (allocTerminal(a) || a.ID === except || alsoFree?.has(a.ID)) continue;
       const group = a.Job?.TaskGroups?.find((g: Json) => g.Name === a.TaskGroup);
       if (!group) continue;
       const ask = groupAsk(group);
