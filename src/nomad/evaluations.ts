@@ -1,7 +1,7 @@
 // Typed calls of Nomad's evaluation endpoints: a registration's evaluation says whether placement failed.
 
 import type { NomadHttp } from "./nomad-http.js";
-import type { Evaluation } from "./types.js";
+import type { AllocationMetric, Evaluation } from "./types.js";
 import type { CallOptions } from "./jobs.js";
 import { blockingQuery, type Indexed, type ReadOptions } from "./blocking-query.js";
 
@@ -37,17 +37,22 @@ export async function listJobEvaluations(nomad: NomadHttp, jobId: string, option
  * Why an evaluation could not place allocations, in Nomad's own words (the filter and dimension names of
  * FailedTGAllocs), e.g. "cannot place 1 allocation(s) of group workload: missing devices"; "" when it placed all.
  */
+/** A failed placement's reasons in Nomad's words (filter and dimension names of an AllocationMetric). */
+export function placementReasons(metric: AllocationMetric): string[] {
+  return [
+    ...(metric.NodesEvaluated === 0 ? ["no node in the job's datacenters is eligible"] : []),
+    ...Object.keys(metric.ConstraintFiltered ?? {}),
+    ...Object.keys(metric.ClassFiltered ?? {}).map((c) => `node class ${c} filtered`),
+    ...Object.keys(metric.DimensionExhausted ?? {}).map((d) => `resources exhausted: ${d}`),
+  ];
+}
+
 export function placementFailure(evaluation: Evaluation): string {
   const failed = evaluation.FailedTGAllocs ?? {};
   const queued = evaluation.QueuedAllocations ?? {};
   const parts: string[] = [];
   for (const [group, metric] of Object.entries(failed)) {
-    const reasons = [
-      ...(metric.NodesEvaluated === 0 ? ["no node in the job's datacenters is eligible"] : []),
-      ...Object.keys(metric.ConstraintFiltered ?? {}),
-      ...Object.keys(metric.ClassFiltered ?? {}).map((c) => `node class ${c} filtered`),
-      ...Object.keys(metric.DimensionExhausted ?? {}).map((d) => `resources exhausted: ${d}`),
-    ];
+    const reasons = placementReasons(metric);
     const count = queued[group] ?? 1 + (metric.CoalescedFailures ?? 0);
     parts.push(`cannot place ${count} allocation(s) of group ${group}: ${reasons.join(", ") || "no eligible node"}`);
   }

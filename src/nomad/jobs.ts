@@ -7,6 +7,7 @@ import type {
   Deployment,
   Job,
   JobEvalResponse,
+  JobPlanResponse,
   JobRegisterRequest,
   JobRegisterResponse,
   JobScaleRequest,
@@ -68,6 +69,16 @@ export async function registerJob(nomad: NomadHttp, job: Job, options: RegisterO
   } catch (err) {
     throw enforceIndexConflict(err, job.ID, options.enforceIndex);
   }
+}
+
+/** Nomad's plan of registering `job` (with its diff against the stored job); registers nothing. */
+export async function planJob(nomad: NomadHttp, job: Job, options: { signal?: AbortSignal } = {}): Promise<JobPlanResponse> {
+  const res = await nomad.request<JobPlanResponse>("POST", `/v1/job/${encodeURIComponent(job.ID)}/plan`, {
+    body: { Job: job, Diff: true },
+    signal: options.signal,
+    what: `plan job ${job.ID}`,
+  });
+  return res.body;
 }
 
 /**

@@ -320,6 +320,41 @@ export interface Evaluation {
   [extra: string]: unknown;
 }
 
+/** Nomad's DesiredUpdates: per task group, what a scheduler pass does to allocations. */
+export interface DesiredUpdates {
+  Ignore?: number;
+  Place?: number;
+  Migrate?: number;
+  Stop?: number;
+  InPlaceUpdate?: number;
+  DestructiveUpdate?: number;
+  Canary?: number;
+  Preemptions?: number;
+}
+
+/** Nomad's FieldDiff/ObjectDiff/TaskDiff/TaskGroupDiff/JobDiff share this structure (structs/diff.go). */
+export interface DiffNode {
+  Type: "None" | "Added" | "Deleted" | "Edited";
+  Name?: string;
+  ID?: string;
+  Old?: string;
+  New?: string;
+  Fields?: DiffNode[] | null;
+  Objects?: DiffNode[] | null;
+  Tasks?: DiffNode[] | null;
+  TaskGroups?: DiffNode[] | null;
+}
+
+/** Nomad's JobPlanResponse (POST /v1/job/:id/plan). */
+export interface JobPlanResponse {
+  Annotations?: { DesiredTGUpdates?: Record<string, DesiredUpdates> | null } | null;
+  FailedTGAllocs?: Record<string, AllocationMetric> | null;
+  JobModifyIndex: number;
+  Diff?: DiffNode | null;
+  Warnings?: string;
+  [extra: string]: unknown;
+}
+
 export interface AllocationMetric {
   NodesEvaluated?: number;
   NodesFiltered?: number;

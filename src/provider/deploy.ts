@@ -23,6 +23,7 @@ import { strategyName } from "./update-strategy.js";
 import { waitUntil } from "./call-budget.js";
 import { awaitingPromotion, deploymentOfVersion, followDeployment, type Budget } from "./deployment-follow.js";
 import { deploymentMessage } from "./release-status.js";
+import { previewJob, previewSummary } from "./plan-preview.js";
 
 /** Without a call deadline, Deploy follows the deployment this long before answering "running". */
 const defaultFollowMs = 5 * 60_000;
@@ -38,6 +39,12 @@ export async function deploy(deps: ProviderDeps, req: DeployRequest, ctx: CallCo
   }
   const { job, changed } = patchJobForRelease(current, req);
   const version = current.Version ?? 0;
+  if (req.dryRun) {
+    // Nomad's plan of exactly the job the real call registers; nothing is registered.
+    const preview = await previewJob(nomad, job, ctx.signal);
+    const unchanged = changed ? "" : `; release ${req.releaseId} changes nothing`;
+    return { providerRef: jobId, status: "preview", deploymentId: "", jobVersion: BigInt(version), message: previewSummary(preview) + unchanged, preview };
+  }
   if (!changed && current.Meta?.[metaKeys.release] === req.releaseId) return answerDeployed(deps, req, jobId, version, ctx);
   if (!changed) {
     return {

@@ -12,7 +12,7 @@ import { jobIdFor } from "./instance-id.js";
 export const lifecycleFamily: RpcFamily = {
   // "volumes": host/CSI/ephemeral volumes map to Nomad volume requests and mounts (proven on the dev agent for host
   // and ephemeral ones). No "gpu": the request maps to a device ask, but no GPU job has ever been run by this build.
-  capabilities: ["provision", "scale", "volumes"],
+  capabilities: ["provision", "scale", "volumes", "dry-run:scale"],
   handlers: (deps) => {
     const log = deps.log.child("lifecycle");
     const d = { ...deps, log };

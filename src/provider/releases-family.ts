@@ -7,7 +7,7 @@ import { fail, promote } from "./deployment-control.js";
 import { rollback } from "./rollback.js";
 
 export const releasesFamily: RpcFamily = {
-  capabilities: ["deploy", "strategy:rolling", "strategy:canary", "strategy:blue-green"],
+  capabilities: ["deploy", "strategy:rolling", "strategy:canary", "strategy:blue-green", "dry-run:deploy"],
   handlers: (deps) => {
     const d = { ...deps, log: deps.log.child("releases") };
     return {

@@ -3,7 +3,7 @@
 // cpu/memory/disk of one service are a new job version registered with PreserveCounts so they never undo a scale.
 // Either way the answer waits for the scheduler's evaluation and says when Nomad could not place the change.
 
-import type { ScaleRequest } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
+import type { ResourceSpec, ScaleRequest } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 import type { CallContext } from "../grpc/service-impl.js";
 import { Code, ProviderError, invalidArgument } from "../errors.js";
 import { waitUntil } from "./call-budget.js";
@@ -16,6 +16,7 @@ import { instanceGroup, taskRole } from "./status.js";
 import { validateResources } from "./validation.js";
 import { cpuMhz } from "./job-builder.js";
 import { unplaced } from "./placement-outcome.js";
+import { previewJob, previewSummary, type ChangePreview } from "./plan-preview.js";
 
 /** Without a deadline, how long Scale waits for Nomad's scheduler to process the change. */
 const placementWaitMs = 10_000;
@@ -25,6 +26,7 @@ export interface ScaleAnswer {
   replicas: number;
   jobVersion: bigint;
   message: string;
+  preview?: ChangePreview;
 }
 
 export async function scale(deps: ProviderDeps, req: ScaleRequest, ctx: CallContext): Promise<ScaleAnswer> {
@@ -41,6 +43,7 @@ export async function scale(deps: ProviderDeps, req: ScaleRequest, ctx: CallCont
   const group = instanceGroup(job);
   if (!group) throw invalidArgument("instance_id", `job ${jobId} has no task group`);
   const task = scaledTask(group.Tasks, req.serviceName);
+  if (req.dryRun) return scalePreview(deps, job, changesResources ? resized(deps, job, task, r) : counted(job, r.replicas!), ctx);
 
   if (!changesResources) {
     // Already at that count: nothing to write (a retry of a Scale whose answer was lost ends here too).
@@ -54,17 +57,8 @@ export async function scale(deps: ProviderDeps, req: ScaleRequest, ctx: CallCont
     return { providerRef: jobId, replicas: r.replicas!, jobVersion: BigInt(scaled.Version ?? 0), message: withBlocked(`replicas set to ${r.replicas}`, blocked) };
   }
 
-  const updated: Job = structuredClone(job);
+  const updated = resized(deps, job, task, r);
   const g = instanceGroup(updated)!;
-  const t = g.Tasks.find((x) => x.Name === task.Name)!;
-  t.Resources = { ...t.Resources };
-  const cpu = cpuMhz(r.cpuMillis, deps.settings.cpuMhzPerCore);
-  if (cpu !== undefined) t.Resources.CPU = cpu;
-  if (r.memoryMb > 0) t.Resources.MemoryMB = r.memoryMb;
-  // Nomad's ephemeral disk belongs to the group (shared by every service of the instance): the request sets it, down
-  // as well as up — keeping the larger size would answer "updated" for a change that never happened.
-  if (r.diskMb > 0) g.EphemeralDisk = { ...g.EphemeralDisk, SizeMB: r.diskMb };
-  if (r.replicas !== undefined) g.Count = r.replicas;
   if (sameResources(job, updated, task.Name)) {
     return {
       providerRef: jobId,
@@ -101,6 +95,41 @@ function sameResources(before: Job, after: Job, taskName: string): boolean {
     (g0.EphemeralDisk?.SizeMB ?? undefined) === (g1.EphemeralDisk?.SizeMB ?? undefined) &&
     g0.Count === g1.Count
   );
+}
+
+/** The job a resources change registers (PreserveCounts keeps the count unless replicas are asked for too). */
+function resized(deps: ProviderDeps, job: Job, task: Task, r: ResourceSpec): Job {
+  const updated: Job = structuredClone(job);
+  const g = instanceGroup(updated)!;
+  const t = g.Tasks.find((x) => x.Name === task.Name)!;
+  t.Resources = { ...t.Resources };
+  const cpu = cpuMhz(r.cpuMillis, deps.settings.cpuMhzPerCore);
+  if (cpu !== undefined) t.Resources.CPU = cpu;
+  if (r.memoryMb > 0) t.Resources.MemoryMB = r.memoryMb;
+  // Nomad's ephemeral disk belongs to the group (shared by every service of the instance): the request sets it, down
+  // as well as up — keeping the larger size would answer "updated" for a change that never happened.
+  if (r.diskMb > 0) g.EphemeralDisk = { ...g.EphemeralDisk, SizeMB: r.diskMb };
+  if (r.replicas !== undefined) g.Count = r.replicas;
+  return updated;
+}
+
+/** The job Nomad's Job.Scale registers for a replicas-only scale: the same job with the group's new count. */
+function counted(job: Job, replicas: number): Job {
+  const updated: Job = structuredClone(job);
+  instanceGroup(updated)!.Count = replicas;
+  return updated;
+}
+
+/** Dry run: Nomad's plan of the job the call would register; nothing is registered. */
+async function scalePreview(deps: ProviderDeps, current: Job, updated: Job, ctx: CallContext): Promise<ScaleAnswer> {
+  const preview = await previewJob(deps.nomad, updated, ctx.signal);
+  return {
+    providerRef: current.ID,
+    replicas: instanceGroup(current)?.Count ?? 0,
+    jobVersion: BigInt(current.Version ?? 0),
+    message: previewSummary(preview),
+    preview,
+  };
 }
 
 /**
