@@ -22,7 +22,7 @@ describe("dev agent job plan", () => {
     expect(Object.keys(r.json).filter((k) => k !== "Index").sort()).toEqual(planFields);
     expect(Object.keys(r.json.Annotations.DesiredTGUpdates.web).sort()).toEqual(updateFields);
     expect(r.json.Annotations.DesiredTGUpdates.web).toMatchObject({ Place: 2, Ignore: 0, DestructiveUpdate: 0 });
-    expect(r.json).toMatchObject({ JobModifyIndex: 0, FailedTGAllocs: null, Warnings: "" });
+    expect(r.json).toMatchObject({ JobModifyIndex: 0, FailedTGAllocs: null, CreatedEvals: null, Warnings: "" });
     expect(r.json.Diff.Type).toBe("Added");
     expect(r.json.Diff.TaskGroups[0]).toMatchObject({ Type: "Added", Name: "web" });
     expect((await api(agent(), "GET", "/v1/job/planned")).status).toBe(404);
@@ -49,7 +49,10 @@ describe("dev agent job plan", () => {
     expect(u).toMatchObject({ Place: 1, DestructiveUpdate: 2, Ignore: 0, Canary: 0 });
     expect(plan.json.Diff.Type).toBe("Edited");
     const fields = JSON.stringify(plan.json.Diff.TaskGroups[0]);
-    expect(fields).toContain('"Name":"Count","Old":"2","New":"3"');
+    expect(fields).toContain('"Name":"Count","Old":"2","New":"3","Annotations":["forces create"]');
+    // Nomad's Annotate: the group's update counts by type, the changed task's kind of update.
+    expect(plan.json.Diff.TaskGroups[0].Updates).toEqual({ create: 1, "create/destroy update": 2 });
+    expect(plan.json.Diff.TaskGroups[0].Tasks[0].Annotations).toEqual(["forces create/destroy update"]);
     expect((await api(agent(), "GET", "/v1/job/rolled")).json.JobModifyIndex).toBe(stored.JobModifyIndex);
 
     const done = await api(agent(), "PUT", "/v1/jobs", { ...next, EnforceIndex: true, JobModifyIndex: plan.json.JobModifyIndex });
@@ -68,6 +71,9 @@ describe("dev agent job plan", () => {
     expect(r.json.Diff).toBeNull(); // not asked for
     expect(r.json.Annotations.DesiredTGUpdates.web.Place).toBe(2);
     expect(r.json.FailedTGAllocs.web).toMatchObject({ NodesExhausted: 1, DimensionExhausted: { cpu: 1 }, CoalescedFailures: 1 });
+    expect(r.json.CreatedEvals).toHaveLength(1);
+    expect(r.json.CreatedEvals[0]).toMatchObject({ Status: "blocked", TriggeredBy: "queued-allocs", JobID: "too-big" });
+    expect((await api(agent(), "GET", "/v1/job/too-big/evaluations")).json).toEqual([]);
   });
 
   it("refuses what register refuses, with the same texts", async () => {

@@ -280,3 +280,50 @@ export function versionDiffs(versionsNewestFirst: Json[]): JobDiff[] | null {
   for (let i = 0; i + 1 < versionsNewestFirst.length; i++) out.push(jobDiff(versionsNewestFirst[i + 1]!, versionsNewestFirst[i]!));
   return orNull(out);
 }
+
+/** Per group counts of a plan (Nomad's DesiredUpdates), as Annotate reads them. */
+type PlanCounts = Record<string, { Ignore: number; Place: number; Migrate: number; Stop: number; Canary: number; InPlaceUpdate: number; DestructiveUpdate: number }>;
+
+/**
+ * Nomad's scheduler.Annotate for a plan's diff: each group's Updates map (non-zero counts by update type), the Count
+ * field's "forces create"/"forces destroy", and each changed task's "forces create/destroy update" or "forces in-place
+ * update" (only KillTimeout, services, constraints, affinities and spreads change in place).
+ */
+export function annotatePlanDiff(diff: JobDiff, desired: PlanCounts): void {
+  for (const g of diff.TaskGroups ?? []) {
+    const u = desired[g.Name];
+    if (u) {
+      const updates: Record<string, number> = {};
+      const add = (key: string, n: number) => {
+        if (n) updates[key] = n;
+      };
+      add("ignore", u.Ignore);
+      add("create", u.Place);
+      add("migrate", u.Migrate);
+      add("destroy", u.Stop);
+      add("canary", u.Canary);
+      add("in-place update", u.InPlaceUpdate);
+      add("create/destroy update", u.DestructiveUpdate);
+      g.Updates = updates;
+    }
+    const count = g.Fields?.find((f) => f.Name === "Count");
+    if (count) {
+      const [o, n] = [Number(count.Old || 0), Number(count.New || 0)];
+      if (o !== n) count.Annotations = [...(count.Annotations ?? []), o < n ? "forces create" : "forces destroy"];
+    }
+    for (const t of g.Tasks ?? []) {
+      if (t.Type === "None") continue;
+      if ((g.Type === "Added" || g.Type === "Deleted") && (t.Type === "Added" || t.Type === "Deleted")) {
+        t.Annotations = [...(t.Annotations ?? []), t.Type === "Added" ? "forces create" : "forces destroy"];
+        continue;
+      }
+      const inPlaceObjects = new Set(["Service", "Constraint", "Affinity", "Spread"]);
+      const destructive =
+        (t.Fields ?? []).some((f) => f.Type !== "None" && f.Name !== "KillTimeout") ||
+        (t.Objects ?? []).some(
+          (o) => o.Type !== "None" && !inPlaceObjects.has(o.Name) && (o.Name !== "LogConfig" || (o.Fields ?? []).some((f) => f.Name === "Disabled" && f.Type !== "None")),
+        );
+      t.Annotations = [...(t.Annotations ?? []), destructive ? "forces create/destroy update" : "forces in-place update"];
+    }
+  }
+}

@@ -3,11 +3,12 @@
 
 import { HttpError, badRequest, notFound, serverError } from "../http/http-error.js";
 import { jobKey, type Json, type StateStore, type Txn } from "../state/state-store.js";
-import { nowNs } from "../state/nomad-time.js";
+import { newId, nowNs } from "../state/nomad-time.js";
+import { evalJson, newEvaluation } from "../sched/evaluations.js";
 import type { Scheduler } from "../sched/scheduler.js";
 import { isActive } from "../sched/deployments.js";
 import { canonicalizeJob } from "./job-canonicalize.js";
-import { jobDiff } from "./job-diff.js";
+import { annotatePlanDiff, jobDiff } from "./job-diff.js";
 import { JsonDecodeError, expectType } from "./json-decode-error.js";
 import { formatErrors, formatWarnings, jobWarnings, validateJob } from "./job-validate.js";
 
@@ -126,13 +127,26 @@ export class JobService {
     job.JobModifyIndex = existing ? (changed ? existing.JobModifyIndex + 1 : existing.JobModifyIndex) : 0;
     job.Stop = job.Stop === true;
     const { desired, failed } = this.scheduler.plan(job);
-    const diff = body.Diff === true ? (existing ? jobDiff(existing, job) : { ...jobDiff({ TaskGroups: [] }, job), Type: "Added" }) : null;
+    const diff = body.Diff === true ? (existing ? jobDiff(existing, job) : { ...jobDiff({ TaskGroups: [] }, job), Type: "Added" as const }) : null;
+    if (diff) annotatePlanDiff(diff, desired);
     const index = existing?.JobModifyIndex ?? 0;
     return {
       Annotations: { DesiredTGUpdates: desired, PreemptedAllocs: null },
       FailedTGAllocs: Object.keys(failed).length ? failed : null,
       JobModifyIndex: index,
-      CreatedEvals: null,
+      // Like Nomad's plan harness: the blocked evaluation the scheduler would create for what it cannot place.
+      CreatedEvals: Object.keys(failed).length
+        ? [
+            evalJson(
+              newEvaluation({ index: 0 } as Txn, job, "queued-allocs", {
+                Status: "blocked",
+                StatusDescription: "created to place remaining allocations",
+                PreviousEval: newId(),
+                FailedTGAllocs: failed,
+              }),
+            ),
+          ]
+        : null,
       Diff: diff,
       NextPeriodicLaunch: "0001-01-01T00:00:00Z",
       Warnings: formatWarnings(warnings),
