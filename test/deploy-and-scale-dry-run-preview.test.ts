@@ -44,7 +44,7 @@ describe("dry runs of Deploy and Scale", () => {
     expect([after.Version, after.JobModifyIndex]).toEqual([before.Version, before.JobModifyIndex]);
 
     const oldIds = (await liveAllocations(agent(), jobId)).map((a) => a.id);
-    const real = await provider().client.deploy(request, call);
+    const real = await provider().client.deploy({ ...request, expectedJobModifyIndex: dry.preview!.jobModifyIndex }, call);
     expect(real.status).toBe("successful");
     const allocs = (await api(agent(), "GET", `/v1/job/${jobId}/allocations?all=true`)).json as any[];
     const replacements = allocs.filter((a) => a.JobVersion === 1 && oldIds.includes(a.PreviousAllocation));
@@ -78,6 +78,17 @@ describe("dry runs of Deploy and Scale", () => {
     const live = (await api(agent(), "GET", `/v1/job/${jobId}/allocations`)).json.filter((a: any) => a.DesiredStatus === "run");
     const g = more.preview!.groups[0]!;
     expect(live.length).toBe(Number(g.place + g.ignore + g.inPlaceUpdate));
+  });
+
+  it("a deploy that enforces a preview's job modify index is ABORTED once the job moved on", async () => {
+    const request = { instanceId: id, releaseId: "p3", services: [{ name: "web", image: "busybox:9" }], options: quick() };
+    const dry = await provider().client.deploy({ ...request, dryRun: true }, call);
+    await provider().client.scale({ instanceId: id, resources: { memoryMb: 80 } }, call);
+    const before = await storedJob();
+    const stale = await grpcCode(provider().client.deploy({ ...request, expectedJobModifyIndex: dry.preview!.jobModifyIndex }, call));
+    expect(stale.code).toBe(GrpcStatus.ABORTED);
+    expect(stale.details).toContain(`changed since job modify index ${dry.preview!.jobModifyIndex}`);
+    expect((await storedJob()).JobModifyIndex).toBe(before.JobModifyIndex);
   });
 
   it("fails like the real call: bad input is INVALID_ARGUMENT, an unknown instance NOT_FOUND, nothing registered", async () => {

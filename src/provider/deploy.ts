@@ -38,6 +38,13 @@ export async function deploy(deps: ProviderDeps, req: DeployRequest, ctx: CallCo
     throw new ProviderError(Code.FailedPrecondition, `instance ${req.instanceId} is stopped; Start it before deploying`);
   }
   const { job, changed } = patchJobForRelease(current, req);
+  const expected = req.expectedJobModifyIndex;
+  if (expected > 0n && BigInt(current.JobModifyIndex ?? 0) !== expected) {
+    throw new ProviderError(
+      Code.Aborted,
+      `instance ${req.instanceId} changed since job modify index ${expected} (now ${current.JobModifyIndex ?? 0}); nothing was registered — preview and deploy again`,
+    );
+  }
   const version = current.Version ?? 0;
   if (req.dryRun) {
     // Nomad's plan of exactly the job the real call registers; nothing is registered.
