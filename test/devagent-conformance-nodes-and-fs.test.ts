@@ -124,7 +124,8 @@ describe("dev agent fs and node endpoints under ACLs", () => {
       async (agent) => {
         const tokens = agent.tokens!;
         const as = (token: string) => ({ "X-Nomad-Token": token });
-        expect(await pair(api(agent, "GET", "/v1/nodes", undefined, as(tokens["read"]!)))).toEqual([403, "Permission denied"]);
+        const nodes403 = readFileSync(new URL("./fixtures/nomad/GET_v1_nodes.403.txt", import.meta.url), "utf8");
+        expect(await pair(api(agent, "GET", "/v1/nodes", undefined, as(tokens["read"]!)))).toEqual([403, nodes403]);
         expect((await api(agent, "GET", "/v1/nodes")).status).toBe(200);
         const any = "00000000-0000-0000-0000-000000000000";
         expect(await pair(api(agent, "GET", `/v1/client/fs/ls/${any}`, undefined, as(tokens["read-logs"]!)))).toEqual([403, "Permission denied"]);
