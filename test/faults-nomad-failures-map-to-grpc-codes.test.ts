@@ -1,5 +1,7 @@
 // What a ctrlplane host sees when Nomad misbehaves, driven through the dev agent's real fault switches (no mocks):
 // every fault becomes one documented gRPC status, the plugin stays up, and the next call succeeds once Nomad is back.
+// Status asks for an uncached read (StatusRequest.uncached): these faults hit Nomad's read path, which the plugin's
+// event-fed instance cache would otherwise answer from memory (status-cache-*.test.ts cover the cache).
 //
 //   Nomad fault (dev agent switch)                         | what the caller gets
 //   -------------------------------------------------------+----------------------------------------------------------
@@ -71,13 +73,13 @@ describe("Nomad down at start", () => {
       const health = await provider.client.healthCheck({});
       expect(health.healthy).toBe(false);
       expect(health.components.find((c) => c.name === "api")?.healthy).toBe(false);
-      expect((await failure(provider.client.status({ instanceId: "inst_down" }))).code).toBe(GrpcStatus.UNAVAILABLE);
+      expect((await failure(provider.client.status({ instanceId: "inst_down", uncached: true }))).code).toBe(GrpcStatus.UNAVAILABLE);
       expect((await failure(provider.client.provision(printer("inst_down"), { deadlineMs: 5000 }))).code).toBe(GrpcStatus.UNAVAILABLE);
 
       agent = await startDevAgent({ port: portOf(address) });
       expect((await provider.client.healthCheck({})).healthy).toBe(true);
       // The failed Provision left nothing behind, and now a Provision goes through.
-      expect((await failure(provider.client.status({ instanceId: "inst_down" }))).code).toBe(GrpcStatus.NOT_FOUND);
+      expect((await failure(provider.client.status({ instanceId: "inst_down", uncached: true }))).code).toBe(GrpcStatus.NOT_FOUND);
       expect((await provider.client.provision(printer("inst_down"), { deadlineMs: 20_000 })).state).toBe(InstanceState.RUNNING);
     } finally {
       await provider.close();
@@ -113,7 +115,7 @@ describe("Nomad goes down while a call waits for it", () => {
     try {
       agent.faults.set({ delayMs: 60_000 });
       const started = Date.now();
-      const waiting = failure(provider.client.status({ instanceId: "inst_mid" }, { deadlineMs: 30_000 }));
+      const waiting = failure(provider.client.status({ instanceId: "inst_mid", uncached: true }, { deadlineMs: 30_000 }));
       // The plugin's request is on the wire when the agent holds a connection from it.
       await until(async () => openServerConnections(port) > 0, "the plugin to connect to Nomad", 5000);
       await agent.close();
@@ -121,7 +123,7 @@ describe("Nomad goes down while a call waits for it", () => {
       expect(Date.now() - started).toBeLessThan(30_000);
 
       agent = await startDevAgent({ port });
-      expect((await failure(provider.client.status({ instanceId: "inst_mid" }))).code).toBe(GrpcStatus.NOT_FOUND);
+      expect((await failure(provider.client.status({ instanceId: "inst_mid", uncached: true }))).code).toBe(GrpcStatus.NOT_FOUND);
       expect((await provider.client.healthCheck({})).healthy).toBe(true);
     } finally {
       await provider.close();
@@ -136,9 +138,9 @@ describe("Nomad refuses the token", () => {
     const refused = await startInProcessProvider({ nomadAddress: agent.address, token: "not-a-valid-token", families: implemented });
     const accepted = await startInProcessProvider({ nomadAddress: agent.address, token: agent.managementToken!, families: implemented });
     try {
-      expect((await failure(refused.client.status({ instanceId: "inst_acl" }))).code).toBe(GrpcStatus.PERMISSION_DENIED);
+      expect((await failure(refused.client.status({ instanceId: "inst_acl", uncached: true }))).code).toBe(GrpcStatus.PERMISSION_DENIED);
       expect((await failure(refused.client.provision(printer("inst_acl"), { deadlineMs: 5000 }))).code).toBe(GrpcStatus.PERMISSION_DENIED);
-      expect((await failure(accepted.client.status({ instanceId: "inst_acl" }))).code).toBe(GrpcStatus.NOT_FOUND);
+      expect((await failure(accepted.client.status({ instanceId: "inst_acl", uncached: true }))).code).toBe(GrpcStatus.NOT_FOUND);
     } finally {
       await refused.close();
       await accepted.close();
@@ -164,11 +166,11 @@ describe("faults of a running Nomad", () => {
     await agent?.close();
   });
 
-  const statusSucceeds = async () => expect((await provider.client.status({ instanceId: id })).status?.state).toBe(InstanceState.RUNNING);
+  const statusSucceeds = async () => expect((await provider.client.status({ instanceId: id, uncached: true })).status?.state).toBe(InstanceState.RUNNING);
 
   it("maps HTTP 500 to UNAVAILABLE with Nomad's message", async () => {
     agent.faults.set({ failWith500: { pathPrefix: "/v1/job", body: "rpc error: leader lost", times: 1 } });
-    const f = await failure(provider.client.status({ instanceId: id }));
+    const f = await failure(provider.client.status({ instanceId: id, uncached: true }));
     expect(f.code).toBe(GrpcStatus.UNAVAILABLE);
     expect(f.details).toContain("rpc error: leader lost");
     await statusSucceeds();
@@ -177,7 +179,7 @@ describe("faults of a running Nomad", () => {
   it("maps an answer slower than the deadline to DEADLINE_EXCEEDED when the deadline passes", async () => {
     agent.faults.set({ delayMs: 20_000 });
     const started = Date.now();
-    const f = await failure(provider.client.status({ instanceId: id }, { deadlineMs: 300 }));
+    const f = await failure(provider.client.status({ instanceId: id, uncached: true }, { deadlineMs: 300 }));
     const elapsed = Date.now() - started;
     expect(f.code).toBe(GrpcStatus.DEADLINE_EXCEEDED);
     // Bounded by the deadline, not by Nomad's 20 s answer.
@@ -188,7 +190,7 @@ describe("faults of a running Nomad", () => {
 
   it("maps malformed JSON to UNAVAILABLE", async () => {
     agent.faults.set({ malformedJson: { pathPrefix: "/v1/job/", times: 1 } });
-    const f = await failure(provider.client.status({ instanceId: id }));
+    const f = await failure(provider.client.status({ instanceId: id, uncached: true }));
     expect(f.code).toBe(GrpcStatus.UNAVAILABLE);
     expect(f.details).toMatch(/malformed JSON/);
     await statusSucceeds();
@@ -196,7 +198,7 @@ describe("faults of a running Nomad", () => {
 
   it("maps dropped connections to UNAVAILABLE (and HealthCheck to healthy=false)", async () => {
     agent.faults.set({ refuseConnections: true });
-    expect((await failure(provider.client.status({ instanceId: id }))).code).toBe(GrpcStatus.UNAVAILABLE);
+    expect((await failure(provider.client.status({ instanceId: id, uncached: true }))).code).toBe(GrpcStatus.UNAVAILABLE);
     expect((await provider.client.healthCheck({})).healthy).toBe(false);
     agent.faults.clear();
     await statusSucceeds();

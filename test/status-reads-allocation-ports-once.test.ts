@@ -1,4 +1,5 @@
-// Status reads job, allocations and deployment fresh on every call, but an allocation's ports (which Nomad fixes when
+// The uncached Status (StatusRequest.uncached, and the path every Status takes while the instance cache is not live)
+// reads job, allocations and deployment fresh on every call, but an allocation's ports (which Nomad fixes when
 // it places the allocation) only once: repeated Status calls must not read every allocation again, and an allocation
 // placed later (scale-up) is read once and shows up among the endpoints.
 
@@ -44,7 +45,7 @@ function ctx(ms = 20_000): CallContext {
 const reads = (prefix: string) => seen.filter((s) => s.startsWith(`GET ${prefix}`)).length;
 
 async function status() {
-  const res = await handlers.status!(create(StatusRequestSchema, { instanceId }), ctx());
+  const res = await handlers.status!(create(StatusRequestSchema, { instanceId, uncached: true }), ctx());
   return create(StatusResponseSchema, res).status!;
 }
 

@@ -76,6 +76,8 @@ export class NomadHttp {
   readonly #dispatcher: Dispatcher;
   readonly #defaultTimeoutMs: number;
   readonly tls: NomadTlsOptions | undefined;
+  readonly #closing = new AbortController();
+  #writeIndex = 0n;
 
   constructor(options: NomadHttpOptions) {
     this.address = new URL(options.address);
@@ -153,7 +155,23 @@ export class NomadHttp {
     } catch {
       throw this.#scrub(errorFromStatus(502, `malformed JSON from Nomad: ${text.slice(0, 200)}`, what));
     }
-    return { status: res.statusCode, body, index: parseIndex(res.headers["x-nomad-index"]), headers: res.headers };
+    const index = parseIndex(res.headers["x-nomad-index"]);
+    if (index !== undefined && method !== "GET" && index > this.#writeIndex && eventfulWrite.test(path)) this.#writeIndex = index;
+    return { status: res.statusCode, body, index, headers: res.headers };
+  }
+
+  /**
+   * The highest X-Nomad-Index of the writes this transport made that Nomad publishes as Job, Allocation, Deployment
+   * or Evaluation events (job register, stop, purge, scale, revert; deployment promote, fail). A reader fed by the
+   * event stream has seen every such write of this process once it has applied this index (read-your-writes).
+   */
+  get lastWriteIndex(): bigint {
+    return this.#writeIndex;
+  }
+
+  /** Aborts when the transport closes: long-lived followers (the instance cache) stop with it. */
+  get closing(): AbortSignal {
+    return this.#closing.signal;
   }
 
   /** A streaming request (logs, event stream). The caller reads body to its end, or stops reading and destroys it. */
@@ -269,6 +287,7 @@ export class NomadHttp {
   }
 
   async close(): Promise<void> {
+    this.#closing.abort();
     await this.#dispatcher.close();
   }
 
@@ -335,6 +354,9 @@ function blockingWaitMs(query: Query | undefined): number {
   const m = /^(\d+)ms$/.exec(wait);
   return m ? Math.ceil(Number(m[1]) * (17 / 16)) : 0;
 }
+
+/** Write paths whose index Nomad publishes on the event stream (not variables, client or plan/validate calls). */
+const eventfulWrite = /^\/v1\/(jobs$|job\/[^/]+(\/(scale|revert|dispatch|evaluate))?$|deployment\/(promote|fail|pause)\/)/;
 
 function parseIndex(value: string | string[] | undefined): bigint | undefined {
   const v = Array.isArray(value) ? value[0] : value;

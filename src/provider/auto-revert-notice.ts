@@ -29,3 +29,20 @@ export async function readAutoRevertNotice(
   const { value: versions } = await readJobVersions(nomad, job.ID, { signal });
   return autoRevertNotice(job, deployments, versions);
 }
+
+/**
+ * readAutoRevertNotice with the job's deployments at hand (newest first, as GET /v1/job/:id/deployments lists them):
+ * only the version history is read, and only when a revert is in the deployments.
+ */
+export async function autoRevertNoticeWith(
+  nomad: NomadHttp,
+  job: Job,
+  latest: Deployment | undefined,
+  deployments: readonly Deployment[],
+  signal: AbortSignal | undefined,
+): Promise<string | undefined> {
+  if (!mayFollowAutoRevert(job, latest)) return undefined;
+  if (!deployments.some((d) => rollbackVersion(d) !== undefined && d.JobVersion < (job.Version ?? 0))) return undefined;
+  const { value: versions } = await readJobVersions(nomad, job.ID, { signal });
+  return autoRevertNotice(job, deployments, versions);
+}

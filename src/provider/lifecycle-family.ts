@@ -8,6 +8,7 @@ import { AllocPortCache, readInstanceStatus } from "./status.js";
 import { scale } from "./scale.js";
 import { statusHub, watchInstanceStatus } from "./watch-status.js";
 import { jobIdFor } from "./instance-id.js";
+import { instanceCache } from "./instance-cache.js";
 
 export const lifecycleFamily: RpcFamily = {
   // "volumes": host/CSI/ephemeral volumes map to Nomad volume requests and mounts (proven on the dev agent for host
@@ -19,6 +20,8 @@ export const lifecycleFamily: RpcFamily = {
     const hub = statusHub(deps.nomad, log);
     // Shared by every Status call: each allocation's ports are read from Nomad once, not on every call.
     const ports = new AllocPortCache();
+    // One event-fed cache per process answers Status from memory once primed (instance-cache.ts).
+    const cache = instanceCache(deps.nomad, deps.log);
     return {
       provision: (req, ctx) => provision(forCall(d, ctx), req, ctx),
       deprovision: (req, ctx) => deprovision(forCall(d, ctx), req.instanceId, ctx),
@@ -30,7 +33,8 @@ export const lifecycleFamily: RpcFamily = {
       },
       status: async (req, ctx) => {
         const jobId = jobIdFor(req.instanceId);
-        return { status: (await readInstanceStatus(deps.nomad, jobId, ctx.signal, ports)).status };
+        const cached = req.uncached ? undefined : await cache.status(jobId, ctx.signal);
+        return { status: cached ?? (await readInstanceStatus(deps.nomad, jobId, ctx.signal, ports)).status };
       },
       watchStatus: async function* (req, ctx) {
         const jobId = jobIdFor(req.instanceId);

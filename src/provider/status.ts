@@ -11,7 +11,7 @@ import {
   type InstanceStatus,
   type ServiceStatus,
 } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
-import type { AllocatedPort, AllocListStub, Allocation, Deployment, Job, Task, TaskGroup, TaskState } from "../nomad/types.js";
+import type { AllocatedPort, AllocListStub, Allocation, Deployment, Evaluation, Job, Task, TaskGroup, TaskState } from "../nomad/types.js";
 import type { NomadHttp } from "../nomad/nomad-http.js";
 import { listJobAllocations, readJob, readLatestDeployment } from "../nomad/jobs.js";
 import { readAllocation } from "../nomad/allocations.js";
@@ -150,7 +150,8 @@ export function instanceStatusFrom(input: StatusInput): InstanceStatus {
   const group = instanceGroup(job);
   const tasks = group?.Tasks ?? [];
   const count = group?.Count ?? 0;
-  const current = currentAllocations(job, input.allocations);
+  // In allocation ID order, as Nomad lists them: the answer must not depend on which read delivered them.
+  const current = currentAllocations(job, input.allocations).sort(byId);
   const metadata = statusMetadata(job, deployment, current.length, count);
 
   const services: Record<string, ServiceStatus> = {};
@@ -221,6 +222,8 @@ export function instanceStatusFrom(input: StatusInput): InstanceStatus {
     metadata,
   });
 }
+
+const byId = (a: { ID: string }, b: { ID: string }) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0);
 
 function portsOf(alloc: AllocListStub | Allocation, known: ReadonlyMap<string, AllocatedPort[]> | undefined): AllocatedPort[] {
   const own = allocatedPorts(alloc);
@@ -338,23 +341,35 @@ export async function readInstanceStatus(
     ]);
   const ports = await cache.resolve(nomad, currentAllocations(job, allocations), signal);
   const status = instanceStatusFrom({ job, allocations, deployment, ports });
-  // A release that failed and was auto-reverted leaves a healthy instance behind; the message must still say so.
   const reverted = await readAutoRevertNotice(nomad, job, deployment, signal);
+  const placementBlocked = placementMayBeBlocked(job, allocations)
+    ? blockedPlacementFrom(await listJobEvaluations(nomad, job.ID, { signal }))
+    : "";
+  withNotices(status, reverted, placementBlocked);
+  return { status, job, allocations, allocationsIndex, deploymentIndex, placementBlocked };
+}
+
+/** The auto-revert sentence and the blocked placement, added to a status the same way by every read path. */
+export function withNotices(status: InstanceStatus, reverted: string | undefined, placementBlocked: string): InstanceStatus {
+  // A release that failed and was auto-reverted leaves a healthy instance behind; the message must still say so.
   if (reverted) status.message = status.message ? `${status.message}; ${reverted}` : reverted;
-  const placementBlocked = await blockedPlacement(nomad, job, allocations, signal);
   if (placementBlocked) {
     // Nothing failed, Nomad just cannot place: that is the news, and the reason is Nomad's.
     if (status.state !== InstanceState.FAILED) status.message = placementBlocked;
     status.metadata["nomad.placement"] = "blocked";
   }
-  return { status, job, allocations, allocationsIndex, deploymentIndex, placementBlocked };
+  return status;
 }
 
-/** Only when fewer allocations run than the group wants: the blocked evaluation that holds the rest, explained. */
-async function blockedPlacement(nomad: NomadHttp, job: Job, allocations: AllocListStub[], signal: AbortSignal | undefined): Promise<string> {
+/** Only when fewer allocations run than the group wants can a blocked evaluation hold the rest. */
+export function placementMayBeBlocked(job: Job, allocations: (AllocListStub | Allocation)[]): boolean {
   const count = instanceGroup(job)?.Count ?? 0;
-  if (job.Stop || currentAllocations(job, allocations).length >= count) return "";
-  const evaluations = await listJobEvaluations(nomad, job.ID, { signal });
-  const blocked = evaluations.filter((e) => e.Status === "blocked").sort((a, b) => b.ModifyIndex - a.ModifyIndex)[0];
+  return !job.Stop && currentAllocations(job, allocations).length < count;
+}
+
+/** The newest blocked evaluation among the job's evaluations, explained; "" when none is blocked. */
+export function blockedPlacementFrom(evaluations: Iterable<Evaluation>): string {
+  let blocked: Evaluation | undefined;
+  for (const e of evaluations) if (e.Status === "blocked" && (!blocked || e.ModifyIndex > blocked.ModifyIndex)) blocked = e;
   return blocked ? placementFailure(blocked) : "";
 }

@@ -230,7 +230,8 @@ export class JobService {
       this.store.jobs.delete(key);
       this.store.jobVersions.delete(key);
       txn.touch("jobs", "job_versions");
-      txn.event({ Topic: "Job", Type: "JobDeregistered", Key: jobId, Namespace: namespace, FilterKeys: null, Payload: { Job: existing } });
+      // Nomad publishes a purge as the deleted job (JobEvent.Deleted), a stop as the job with Stop=true.
+      txn.event({ Topic: "Job", Type: "JobDeregistered", Key: jobId, Namespace: namespace, FilterKeys: null, Payload: { Job: existing, Deleted: true } });
       const ev = this.scheduler.createEval(txn, existing, "job-deregister");
       return { ...empty, EvalID: ev.ID, EvalCreateIndex: txn.index, JobModifyIndex: txn.index, Index: txn.index };
     });

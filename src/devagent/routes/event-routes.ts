@@ -27,6 +27,10 @@ export class EventBuffer {
     });
   }
 
+  get lastIndex(): number {
+    return this.batches[this.batches.length - 1]?.Index ?? 0;
+  }
+
   /**
    * The batches a subscription resuming at `index` gets, as Nomad's eventBuffer.StartAtClosest picks them: from the
    * batch at `index` itself (inclusive), else the closest one after it (the oldest kept when `index` is older than the

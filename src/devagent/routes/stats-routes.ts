@@ -7,6 +7,8 @@ import type { EventBuffer } from "./event-routes.js";
 
 export interface DevAgentStats {
   EventStreams: { Open: number; Opened: number };
+  /** Index of the newest event batch published (0 before the first). */
+  Events: { LastIndex: number };
   /** Requests served per "METHOD /path" (query left out), e.g. "POST /v1/job/x/scale": how often a client asked. */
   Requests: Record<string, number>;
 }
@@ -30,7 +32,11 @@ export class RequestCounter {
 
 export function registerStatsRoutes(router: Router, events: EventBuffer, requests: RequestCounter): void {
   router.add("GET", "/v1/devagent/stats", (ctx) => {
-    const stats: DevAgentStats = { EventStreams: { Open: events.streams.open, Opened: events.streams.opened }, Requests: requests.toJSON() };
+    const stats: DevAgentStats = {
+      EventStreams: { Open: events.streams.open, Opened: events.streams.opened },
+      Events: { LastIndex: events.lastIndex },
+      Requests: requests.toJSON(),
+    };
     sendJson(ctx.res, stats);
   });
 }

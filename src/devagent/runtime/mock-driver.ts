@@ -4,9 +4,10 @@
 // stdout_repeat_duration; it runs for run_for (0 or absent: it exits at once) and then exits with exit_code /
 // exit_signal; a kill ends it after kill_after (at once without), with the same exit code.
 //
-// The dev agent's --driver-override mock_driver runs every task this way, whatever its driver: a task that is not
-// already a mock_driver task keeps running until it is stopped when it is long-lived (main tasks and sidecars), and
-// exits 0 at once when it is an init or poststart/poststop hook, so jobs the plugin builds behave as they would.
+// The dev agent's --driver-override mock_driver runs every task this way, whatever its driver. The task's Config
+// keeps its say where it names mock_driver keys (so a test can make a docker task crash with run_for + exit_code);
+// without run_for, a long-lived task (main or sidecar) runs until it is stopped and a hook (init, poststart/poststop)
+// exits 0 at once, so jobs the plugin builds behave as they would.
 
 import { appendFileSync } from "node:fs";
 import { parseGoDuration } from "../http/go-duration.js";
@@ -36,9 +37,10 @@ const durationMs = (value: unknown): number => {
 
 /** The task's mock_driver config; `longLived` (an overridden main task or sidecar) runs until it is stopped. */
 export function mockTaskConfig(config: Record<string, any>, overridden: { longLived: boolean } | undefined): MockTaskConfig {
-  const c = overridden ? {} : config;
+  const c = config;
+  const runsUntilStopped = overridden?.longLived === true && (c.run_for === undefined || c.run_for === "");
   return {
-    runForMs: overridden?.longLived ? undefined : durationMs(c.run_for),
+    runForMs: runsUntilStopped ? undefined : durationMs(c.run_for),
     exitCode: Number(c.exit_code ?? 0) || 0,
     exitSignal: Number(c.exit_signal ?? 0) || 0,
     startError: typeof c.start_error === "string" ? c.start_error : "",

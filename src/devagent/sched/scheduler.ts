@@ -335,6 +335,8 @@ export class Scheduler {
 
   private updateInPlace(txn: Txn, job: Json, group: Json, a: Json, active: Json | undefined): void {
     a.Job = structuredClone(job);
+    // Nomad's plan apply stamps every allocation it upserts, in-place updates included.
+    a.AllocModifyIndex = txn.index;
     // An in-place update joins the rollout; a healthy allocation stays healthy (its tasks did not restart).
     if (active && a.DeploymentID !== active.ID) {
       // Placed outside any deployment, it has no health watcher; running, it has proven itself healthy already.
