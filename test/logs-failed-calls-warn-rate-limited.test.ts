@@ -20,7 +20,7 @@ describe("failed calls in the log", () => {
     try {
       const first = await p.client.status({ instanceId: "inst_a" }, { metadata: { traceparent } }).catch((e) => e);
       expect(first.code).toBe(status.UNAVAILABLE);
-      const warn = lines.find((l) => l["@level"] === "warn");
+      const warn = lines.find((l) => l["@message"] === "call failed");
       expect(warn).toMatchObject({
         "@message": "call failed",
         rpc: "/ctrlplane.provider.v1.ProviderService/Status",

@@ -17,7 +17,7 @@ describe("start-up line and log formats", () => {
     try {
       await expect(client.status({ instanceId: "inst_a" })).rejects.toMatchObject({ code: 14 });
       const records = () => plugin.stderr().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Record<string, unknown>);
-      await until(async () => records().some((r) => r["@level"] === "warn"), "the warn line of the failed call");
+      await until(async () => records().some((r) => r["@message"] === "call failed"), "the warn line of the failed call");
       const started = records().find((r) => r["@message"] === "nomad-provider started");
       expect(started).toMatchObject({
         "@level": "info",
@@ -28,7 +28,7 @@ describe("start-up line and log formats", () => {
         acl: "token set",
         tls: "off",
       });
-      expect(records().find((r) => r["@level"] === "warn")).toMatchObject({ instance_id: "inst_a", code: "UNAVAILABLE" });
+      expect(records().find((r) => r["@message"] === "call failed")).toMatchObject({ instance_id: "inst_a", code: "UNAVAILABLE" });
       expect(plugin.stderr()).not.toContain("tok-never-logged");
     } finally {
       client.close();

@@ -75,7 +75,8 @@ describe("trace context on Nomad requests", () => {
     const metadata = { traceparent, tracestate };
     seen.length = 0;
     await provider.client.provision(threeServiceRequest("traced"), { metadata, deadlineMs: 30_000 });
-    await provider.client.status({ instanceId: "traced" }, { metadata });
+    // uncached: the read a Status makes itself (the shared instance cache's stream serves many calls, so no one's trace).
+    await provider.client.status({ instanceId: "traced", uncached: true }, { metadata });
     await provider.client.healthCheck({}, { metadata });
     const paths = seen.map((s) => s.path);
     expect(paths.some((p) => p.startsWith("/v1/jobs"))).toBe(true);
@@ -87,8 +88,8 @@ describe("trace context on Nomad requests", () => {
 
   it("forwards nothing for a call without one, or with an invalid one", async () => {
     seen.length = 0;
-    await provider.client.status({ instanceId: "traced" });
-    await provider.client.status({ instanceId: "traced" }, { metadata: { traceparent: "00-00000000000000000000000000000000-b7ad6b7169203331-01", tracestate } });
+    await provider.client.status({ instanceId: "traced", uncached: true });
+    await provider.client.status({ instanceId: "traced", uncached: true }, { metadata: { traceparent: "00-00000000000000000000000000000000-b7ad6b7169203331-01", tracestate } });
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.filter((s) => s.traceparent !== undefined || s.tracestate !== undefined)).toEqual([]);
   });
