@@ -2,6 +2,7 @@
 // a `{}` heartbeat right after connecting and then every 30 s. readEventStream yields the batches of one connection;
 // followEventStream reconnects after a drop from the last index it delivered, never delivering an index twice.
 
+import { delayUnlessAborted } from "../abortable-delay.js";
 import { linkedSignal } from "../trace-context.js";
 import type { NomadHttp } from "./nomad-http.js";
 import type { EventBatch, StreamEvent } from "./types.js";
@@ -147,23 +148,11 @@ export async function* followEventStream(nomad: NomadHttp, options: FollowOption
       if (options.signal?.aborted) return;
       if (isPermanentStreamError(error)) throw error;
       yield { kind: "down", error, retryInMs: backoff };
-      await delay(backoff, options.signal);
+      await delayUnlessAborted(backoff, options.signal);
       backoff = Math.min(backoff * 2, maxBackoff);
       continue;
     }
-    await delay(backoff, options.signal);
+    await delayUnlessAborted(backoff, options.signal);
   }
 }
 
-function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-  });
-}

@@ -17,6 +17,7 @@
 //    the cache has applied it, else it is answered by the uncached path.
 // While the cache is not live (priming, stream down or refused) callers use the uncached reads.
 
+import { delayUnlessAborted } from "../abortable-delay.js";
 import type { InstanceStatus } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 import type { NomadHttp } from "../nomad/nomad-http.js";
 import type { AllocListStub, Allocation, Deployment, Evaluation, Job, StreamEvent, TaskState } from "../nomad/types.js";
@@ -202,7 +203,7 @@ export class InstanceCache {
         const error = ProviderError.from(err, Code.Unavailable);
         const refused = isPermanentStreamError(error);
         this.#goDown(refused ? "refused" : "down", error);
-        await delay(refused ? this.#refusedRetry : backoff, signal);
+        await delayUnlessAborted(refused ? this.#refusedRetry : backoff, signal);
         backoff = Math.min(backoff * 2, this.#maxBackoff);
       }
     }
@@ -486,18 +487,6 @@ async function pool<T>(items: T[], width: number, work: (item: T) => Promise<voi
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
 }
 
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
 
 const caches = new WeakMap<NomadHttp, InstanceCache>();
 

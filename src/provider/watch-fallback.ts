@@ -3,6 +3,7 @@
 // ModifyIndex); a watched job whose fingerprint moved is rung. The connection count stays at three however many
 // instances are watched, so a fallback never starves the transport's pool for the plugin's other calls.
 
+import { delayUnlessAborted } from "../abortable-delay.js";
 import type { NomadHttp } from "../nomad/nomad-http.js";
 import { listChangeRows, type ChangeRow, type NamespaceList } from "../nomad/namespace-lists.js";
 import type { Logger } from "../log.js";
@@ -35,12 +36,12 @@ async function followList(nomad: NomadHttp, list: NamespaceList, target: Fallbac
       // An index that went backwards (agent restarted with fresh state) must not pin us on a far-future index.
       const next = answer.index !== undefined && index !== undefined && answer.index < index ? 0n : answer.index;
       // Some agents answer a blocking read at once when nothing changed; don't spin on them.
-      if (next === undefined || next === index) await pause(200, signal);
+      if (next === undefined || next === index) await delayUnlessAborted(200, signal);
       index = next ?? index;
     } catch (err) {
       if (signal.aborted) return;
       log.debug("fallback list failed; retrying", { list, error: err });
-      await pause(1_000, signal);
+      await delayUnlessAborted(1_000, signal);
     }
   }
 }
@@ -57,15 +58,3 @@ function fingerprints(rows: ChangeRow[], watched: ReadonlySet<string>): Map<stri
   return new Map([...acc].map(([jobId, a]) => [jobId, `${a.count}/${a.max}`]));
 }
 
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
