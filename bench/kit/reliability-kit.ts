@@ -48,9 +48,9 @@ function spawnUntil(args: string[], env: NodeJS.ProcessEnv, find: (line: string)
   });
 }
 
-/** The dev agent (dist/devagent.js) on an ephemeral port. */
-export function startAgentProcess(entry: string): Promise<Proc> {
-  return spawnUntil([entry, "--port", "0"], { PATH: process.env.PATH }, (line) => /listening on (http\S+)/.exec(line)?.[1]);
+/** The dev agent (dist/devagent.js) on an ephemeral port, with extra flags (e.g. --driver-override mock_driver). */
+export function startAgentProcess(entry: string, extraArgs: string[] = []): Promise<Proc> {
+  return spawnUntil([entry, "--port", "0", ...extraArgs], { PATH: process.env.PATH }, (line) => /listening on (http\S+)/.exec(line)?.[1]);
 }
 
 /** The plugin (dist/main.js) standalone on an ephemeral loopback port against nomadAddress. */

@@ -1,0 +1,135 @@
+// Issue #13 at scale: N instances (2,000 by default; BENCH_SCALE_N) provisioned through the plugin (standalone process)
+// on the dev agent with --driver-override mock_driver (tasks without processes), then Status read from the plugin's
+// event-fed instance cache. One run prints, each against a baseline measured in the same run:
+//   - provisioning rate through the plugin (instances/s, 16 Provisions in flight);
+//   - cache priming: from the first Status until a Status costs no Nomad request;
+//   - Status p50 at N instances vs at 1 instance (a second, fresh agent+plugin pair; target <= 1.2);
+//   - Status p50 vs the minimal direct uncached reads of the same instances (job, allocations, deployment in
+//     parallel, with undici, interleaved; target <= 0.5 from the issue);
+//   - Nomad requests per 1,000 Status in steady state (counted by the dev agent; target 0);
+//   - plugin RSS with the cache full (target < 300 MB); Nomad requests per minute while idle (over 10 s).
+// Not measured here: WatchStatus watchers (WatchStatus does not use the cache yet).
+import { Agent, request } from "undici";
+import { agentEntry, loadKit, pluginEntry } from "./kit/load-kit.mjs";
+
+const n = Number(process.env.BENCH_SCALE_N ?? 2000);
+const warmCalls = 1500;
+const measuredCalls = 1000;
+const bigNode = ["--driver-override", "mock_driver", "--cpu-mhz", "100000000", "--memory-mb", "100000000"];
+
+const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0);
+async function agentRequests(address) {
+  const res = await request(`${address}/v1/devagent/stats`);
+  return sum((await res.body.json()).Requests);
+}
+
+async function provisionAll(kit, client, ids) {
+  let next = 0;
+  const worker = async () => {
+    while (next < ids.length) {
+      const id = ids[next++];
+      const r = await client.provision(kit.provisionRequest(id), { deadlineMs: 60_000 });
+      if (r.state !== kit.InstanceState.RUNNING) throw new Error(`${id}: state ${r.state}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+}
+
+async function timeCalls(count, pick, fn) {
+  const lat = [];
+  for (let i = 0; i < count; i++) {
+    const id = pick(i);
+    const t = performance.now();
+    await fn(id);
+    lat.push(performance.now() - t);
+  }
+  return lat.sort((a, b) => a - b);
+}
+
+async function setup(kit, count) {
+  const agent = await kit.startAgentProcess(agentEntry, bigNode);
+  const plugin = await kit.startPluginProcess(pluginEntry, agent.address);
+  const client = kit.createProviderClient(plugin.address);
+  const ids = Array.from({ length: count }, (_, i) => `scale_${i}`);
+  const started = performance.now();
+  await provisionAll(kit, client, ids);
+  const provisionS = (performance.now() - started) / 1000;
+  return { agent, plugin, client, ids, provisionS };
+}
+
+async function primed(kit, env) {
+  const started = performance.now();
+  for (;;) {
+    const before = await agentRequests(env.agent.address);
+    for (let i = 0; i < 10; i++) await env.client.status({ instanceId: env.ids[i % env.ids.length] });
+    const after = await agentRequests(env.agent.address);
+    // The stats read itself is not counted (/v1/devagent/* is exempt).
+    if (after === before) return performance.now() - started;
+    if (performance.now() - started > 120_000) throw new Error("the instance cache never answered without Nomad");
+  }
+}
+
+async function teardown(env) {
+  env.client.close();
+  await env.plugin.stop();
+  await env.agent.stop();
+}
+
+export async function run() {
+  const kit = await loadKit("reliability-kit");
+
+  // Baseline: the same plugin with one instance.
+  const one = await setup(kit, 1);
+  await primed(kit, one);
+  await timeCalls(warmCalls, () => one.ids[0], (id) => one.client.status({ instanceId: id }));
+  const p50One = kit.percentile(await timeCalls(measuredCalls, () => one.ids[0], (id) => one.client.status({ instanceId: id })), 50);
+  await teardown(one);
+
+  const env = await setup(kit, n);
+  const rate = n / env.provisionS;
+  const primeMs = await primed(kit, env);
+  const dispatcher = new Agent({ connections: 8 });
+  const direct = async (id) => {
+    const get = async (path) => {
+      const res = await request(`${env.agent.address}${path}`, { dispatcher });
+      if (res.statusCode !== 200) throw new Error(`GET ${path}: ${res.statusCode}`);
+      return res.body.json();
+    };
+    await Promise.all([get(`/v1/job/cp-${id}`), get(`/v1/job/cp-${id}/allocations`), get(`/v1/job/cp-${id}/deployment`)]);
+  };
+  const random = () => env.ids[Math.floor(Math.random() * env.ids.length)];
+  for (let i = 0; i < warmCalls / 50; i++) {
+    await timeCalls(50, random, (id) => env.client.status({ instanceId: id }));
+    await timeCalls(50, random, direct);
+  }
+  const pluginLat = [];
+  const directLat = [];
+  const before = await agentRequests(env.agent.address);
+  for (let i = 0; i < measuredCalls / 50; i++) pluginLat.push(...(await timeCalls(50, random, (id) => env.client.status({ instanceId: id }))));
+  const statusRequests = (await agentRequests(env.agent.address)) - before;
+  for (let i = 0; i < measuredCalls / 50; i++) directLat.push(...(await timeCalls(50, random, direct)));
+  pluginLat.sort((a, b) => a - b);
+  directLat.sort((a, b) => a - b);
+  const p50N = kit.percentile(pluginLat, 50);
+  const p50Direct = kit.percentile(directLat, 50);
+  const rssMb = kit.rssBytes(env.plugin.pid) / 2 ** 20;
+  const idleBefore = await agentRequests(env.agent.address);
+  await new Promise((r) => setTimeout(r, 10_000));
+  const idlePerMin = ((await agentRequests(env.agent.address)) - idleBefore) * 6;
+  await dispatcher.close();
+  await teardown(env);
+
+  const perThousand = (statusRequests / measuredCalls) * 1000;
+  const atScale = p50N / p50One;
+  const vsDirect = p50N / p50Direct;
+  console.log(`scale: ${n} instances provisioned through the plugin in ${env.provisionS.toFixed(1)} s (${rate.toFixed(0)}/s, mock_driver); instance cache primed ${(primeMs / 1000).toFixed(1)} s after the first Status`);
+  console.log(`scale: Status p50 at ${n} instances ${p50N.toFixed(2)} ms vs at 1 ${p50One.toFixed(2)} ms: ratio ${atScale.toFixed(2)} (target <= 1.2) ${atScale <= 1.2 ? "OK" : "OVER TARGET"}`);
+  console.log(`scale: Status p50 ${p50N.toFixed(2)} ms vs direct uncached reads (job+allocations+deployment) ${p50Direct.toFixed(2)} ms: ratio ${vsDirect.toFixed(2)} (target <= 0.5) ${vsDirect <= 0.5 ? "OK" : "OVER TARGET"}`);
+  console.log(`scale: Nomad requests per 1,000 Status ${perThousand.toFixed(0)} (target 0); plugin RSS ${rssMb.toFixed(0)} MiB (target < 300); idle Nomad requests/min ${idlePerMin}`);
+  return { name: "scale", ratio: atScale, ok: atScale <= 1.2 && perThousand === 0 && rssMb < 300 };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const result = await run();
+  process.exitCode = result.ok ? 0 : 1;
+}
