@@ -18,6 +18,7 @@ import { linkedSignal } from "../trace-context.js";
 import type { ComponentHealthSchema } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 import { forCall, type ProviderDeps } from "./provider-deps.js";
 import type { RpcFamily } from "./provider-service.js";
+import { cacheHealth, startedInstanceCache } from "./instance-cache.js";
 
 type Component = MessageInitShape<typeof ComponentHealthSchema>;
 
@@ -35,6 +36,9 @@ export const healthCheckFamily: RpcFamily = {
       const signal = linkedSignal([ctx.signal, AbortSignal.timeout(healthBudgetMs)]);
       const components = await probe(forCall(deps, ctx), signal);
       if (ctx.signal.aborted) throw ctx.signal.reason;
+      // The Status cache, once something started it: shown, never a reason to call Nomad unhealthy.
+      const cache = startedInstanceCache(deps.nomad);
+      if (cache) components.push(cacheHealth(cache));
       const latency = durationFromMs(Math.round(performance.now() - started));
       const causes = components.filter((c) => !c.healthy && !c.consequence);
       return {

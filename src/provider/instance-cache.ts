@@ -499,3 +499,20 @@ export function instanceCache(nomad: NomadHttp, log: Logger): InstanceCache {
   }
   return cache;
 }
+
+/** The transport's cache if something started it (HealthCheck reports on it without creating one). */
+export function startedInstanceCache(nomad: NomadHttp): InstanceCache | undefined {
+  const cache = caches.get(nomad);
+  return cache && cache.state !== "idle" ? cache : undefined;
+}
+
+/** What HealthCheck says of the cache: never unhealthy (Status then reads Nomad directly), but the operator sees it. */
+export function cacheHealth(cache: InstanceCache): { name: string; healthy: boolean; message: string } {
+  const message =
+    cache.state === "live"
+      ? `live: ${cache.size} instances from the event stream, applied index ${cache.appliedIndex}; Status answers from memory`
+      : cache.state === "priming"
+        ? "priming: listing the instances; Status reads Nomad directly meanwhile"
+        : `${cache.state}: ${cache.problem || "the event stream is unavailable"}; Status reads Nomad directly until it is back`;
+  return { name: "instance_cache", healthy: true, message };
+}
