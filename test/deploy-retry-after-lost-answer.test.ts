@@ -2,26 +2,17 @@
 // deployment), retried by the host's reconciler on a new plugin process: the retry registers nothing more, follows the
 // same deployment, and answers and leaves Nomad as one clean Deploy of that release does.
 
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { DeployStrategy } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { api, until, useDevAgent } from "./helpers/dev-agent.js";
-import { startPluginProcess, providerClientOf, type PluginProcess } from "./helpers/plugin-process.js";
+import { pluginProcessesFor } from "./helpers/plugin-process.js";
 import { grpcCode } from "./helpers/lifecycle-fixtures.js";
 import { quick, sleeperInstance } from "./helpers/release-fixtures.js";
 
 const agent = useDevAgent();
-const plugins: PluginProcess[] = [];
-afterAll(async () => {
-  for (const p of plugins) await p.kill();
-});
-
-async function plugin() {
-  const p = await startPluginProcess({ env: { CP_NOMAD_ADDRESS: agent().address } });
-  plugins.push(p);
-  return { p, client: providerClientOf(p) };
-}
+const plugin = pluginProcessesFor(() => agent().address);
 
 // Each allocation needs 1.5 s of health, so the rolling deployment of two runs for a few seconds.
 const release = (instanceId: string) => ({

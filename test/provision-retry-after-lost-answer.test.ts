@@ -3,24 +3,15 @@
 // process: the retry must finish the job, and Nomad must end up exactly as after one clean Provision (one job version,
 // the same allocations).
 
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { InstanceState } from "../gen/ctrlplane/provider/v1/provider_pb.js";
 import { api, until, useDevAgent } from "./helpers/dev-agent.js";
-import { startPluginProcess, providerClientOf, type PluginProcess } from "./helpers/plugin-process.js";
+import { pluginProcessesFor } from "./helpers/plugin-process.js";
 import { grpcCode, threeServiceRequest } from "./helpers/lifecycle-fixtures.js";
 
 const agent = useDevAgent();
-const plugins: PluginProcess[] = [];
-afterAll(async () => {
-  for (const p of plugins) await p.kill();
-});
-
-async function plugin() {
-  const p = await startPluginProcess({ env: { CP_NOMAD_ADDRESS: agent().address } });
-  plugins.push(p);
-  return { p, client: providerClientOf(p) };
-}
+const plugin = pluginProcessesFor(() => agent().address);
 
 async function nomadState(instance: string) {
   const job = (await api(agent(), "GET", `/v1/job/cp-${instance}`)).json;

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createServer } from "node:net";
+import { afterAll } from "vitest";
 import { credentials, type ChannelCredentials } from "@grpc/grpc-js";
 import { ProviderService } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 import { createServiceClient, type ProviderClient } from "./provider-client.js";
@@ -228,4 +229,20 @@ export async function startStandaloneProcess(options: { args?: string[]; env?: R
 /** A ProviderService client over the plugin's own transport: its socket, the host's AutoMTLS credentials, its options. */
 export function providerClientOf(plugin: PluginProcess): ProviderClient {
   return createServiceClient(ProviderService, plugin.target, plugin.credentials, plugin.channelOptions) as ProviderClient;
+}
+
+/**
+ * For tests that start (and kill) several plugin processes against one Nomad: each call starts one and returns it
+ * with a client; every process still running is killed after the file.
+ */
+export function pluginProcessesFor(nomadAddress: () => string): () => Promise<{ p: PluginProcess; client: ProviderClient }> {
+  const started: PluginProcess[] = [];
+  afterAll(async () => {
+    for (const p of started) await p.kill();
+  });
+  return async () => {
+    const p = await startPluginProcess({ env: { CP_NOMAD_ADDRESS: nomadAddress() } });
+    started.push(p);
+    return { p, client: providerClientOf(p) };
+  };
 }
