@@ -1,6 +1,7 @@
-// WatchStatus shares one upstream event stream per plugin process: 20 watchers on 5 instances, through the real
-// plugin binary, hold exactly one /v1/event/stream request open on the agent (counted by the agent itself), each
-// watcher hears only about its own instance, and the stream is released when the last watcher leaves.
+// WatchStatus shares one upstream event stream per plugin process (the instance cache's, which serves Status too):
+// 20 watchers on 5 instances, through the real plugin binary, hold exactly one /v1/event/stream request open on the
+// agent (counted by the agent itself), each watcher hears only about its own instance, a change reaches its watchers
+// without any of them reading Nomad again, and the stream stays (one) after the watchers leave, for Status.
 
 import { setMaxListeners } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -30,6 +31,13 @@ const sleeper = (instanceId: string) => ({
 });
 
 const streams = async () => (await api(agent(), "GET", "/v1/devagent/stats")).json.EventStreams as { Open: number; Opened: number };
+/** GET requests the agent served on the instance's job and allocation routes (what a re-reading watcher would cost). */
+const statusReads = async () => {
+  const requests = (await api(agent(), "GET", "/v1/devagent/stats")).json.Requests as Record<string, number>;
+  return Object.entries(requests)
+    .filter(([route]) => route.startsWith("GET /v1/job/") || route.startsWith("GET /v1/allocation"))
+    .reduce((n, [, v]) => n + v, 0);
+};
 
 describe("WatchStatus upstream", () => {
   it("serves 20 watchers on 5 instances over a single event stream", async () => {
@@ -55,17 +63,22 @@ describe("WatchStatus upstream", () => {
     await until(async () => watchers.every((w) => w.seen.at(-1)?.state === InstanceState.RUNNING), "every watcher sees RUNNING");
     expect(await streams()).toEqual({ Open: 1, Opened: 1 });
 
-    // A change to one instance reaches its four watchers (over that one stream) and nobody else.
-    await client.stop({ instanceId: ids[2]! }, call);
+    // A change to one instance, made behind the plugin's back (as with `nomad job stop`), reaches its four watchers
+    // (over that one stream) and nobody else, and none of the 20 reads Nomad for it: the status comes from the cache.
+    const readsBefore = await statusReads();
+    expect((await api(agent(), "DELETE", `/v1/job/cp-${ids[2]}`)).status).toBe(200);
     await until(async () => watchers.filter((w) => w.instanceId === ids[2]).every((w) => w.seen.at(-1)?.state === InstanceState.STOPPED), "watchers of the stopped instance see STOPPED");
     for (const w of watchers) {
       for (const s of w.seen) expect(s.metadata["nomad.job_id"]).toBe(`cp-${w.instanceId}`);
       if (w.instanceId !== ids[2]) expect(w.seen.every((s) => s.state === InstanceState.RUNNING)).toBe(true);
     }
+    expect(await statusReads()).toBe(readsBefore);
     expect(await streams()).toEqual({ Open: 1, Opened: 1 });
 
     stop.abort();
     await Promise.all(watchers.map((w) => w.done));
-    await until(async () => (await streams()).Open === 0, "the upstream stream closed after the last watcher left");
+    // The stream belongs to the process's cache: Status keeps using it, nobody opens another.
+    await client.status({ instanceId: ids[0]! }, call);
+    expect(await streams()).toEqual({ Open: 1, Opened: 1 });
   });
 });

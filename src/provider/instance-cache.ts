@@ -15,6 +15,8 @@
 //    when the cache does not know that version it reads the allocation once.
 //  - Read-your-writes: the transport records the index of the plugin's own writes; a Status waits (bounded) until
 //    the cache has applied it, else it is answered by the uncached path.
+//  - A job's status is computed once per change: the result is kept until an event (or a re-prime) touches the job,
+//    so N watchers and the Status calls of one job share one computation.
 // While the cache is not live (priming, stream down or refused) callers use the uncached reads.
 
 import { delayUnlessAborted } from "../abortable-delay.js";
@@ -27,7 +29,15 @@ import { readJob } from "../nomad/jobs.js";
 import { readAllocation } from "../nomad/allocations.js";
 import { Code, ProviderError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { allocatedPorts, blockedPlacementFrom, instanceStatusFrom, placementMayBeBlocked, withNotices } from "./status.js";
+import {
+  allocatedPorts,
+  blockedPlacementFrom,
+  instanceStatusFrom,
+  placementMayBeBlocked,
+  statusMarks,
+  withNotices,
+  type StatusMarks,
+} from "./status.js";
 import { autoRevertNoticeWith } from "./auto-revert-notice.js";
 
 /** What the cache holds per job ID (the job may be gone while its allocations and deployments remain, as in Nomad). */
@@ -73,6 +83,12 @@ export class InstanceCache {
   #stopper = new AbortController();
   #waiters = new Set<{ index: number; wake: () => void }>();
   readonly #listeners = new Set<(jobIds: ReadonlySet<string>) => void>();
+  readonly #stateListeners = new Set<(state: CacheState, was: CacheState) => void>();
+  /** Computed statuses by job ID, dropped when an event touches the job (shared by every reader of that job). */
+  readonly #memo = new Map<string, Promise<InstanceStatus | undefined>>();
+  /** Jobs a re-prime changed, announced when the cache serves again (not before: readers would only read Nomad). */
+  #primed: Set<string> | undefined;
+  #runSignal: AbortSignal | undefined;
   #lastError = "";
   /** Counters for HealthCheck, tests and benchmarks. */
   readonly stats = { primes: 0, lastPrimeMs: 0, batches: 0, allocReads: 0 };
@@ -113,8 +129,9 @@ export class InstanceCache {
   /** Starts priming and following (once); stops when the transport closes or close() is called. */
   start(): void {
     if (this.#state !== "idle") return;
-    this.#state = "priming";
+    this.#setState("priming");
     const signal = AbortSignal.any([this.#nomad.closing, this.#stopper.signal]);
+    this.#runSignal = signal;
     void this.#run(signal);
   }
 
@@ -122,10 +139,16 @@ export class InstanceCache {
     this.#stopper.abort();
   }
 
-  /** Called with the job IDs each applied batch (or re-prime: every job) touched. */
+  /** Called with the job IDs each applied batch touched, and with every job when the cache serves after a (re-)prime. */
   onChange(listener: (jobIds: ReadonlySet<string>) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Called on every state change, and on each failed attempt while down (state and was both "down"). */
+  onState(listener: (state: CacheState, was: CacheState) => void): () => void {
+    this.#stateListeners.add(listener);
+    return () => this.#stateListeners.delete(listener);
   }
 
   /** Resolves true once the cache is live and has applied `index`, false after `timeoutMs` or on abort. */
@@ -161,10 +184,12 @@ export class InstanceCache {
 
   /**
    * The instance's status from memory, exactly what readInstanceStatus answers; undefined when the cache cannot
-   * answer (not live, the plugin's last write not applied within the bound, or the job unknown: the caller then
-   * reads Nomad). Only a job whose deployments show an auto-revert costs a read (its version history).
+   * answer (not live, the plugin's last write not applied within the bound, the job unknown, or the cache older than
+   * `floor`, the marks of a status the caller already read from Nomad: the caller then reads Nomad). The answer is
+   * shared with every other reader of the job until the job changes: treat it as read-only. Only a job whose
+   * deployments show an auto-revert costs a read (its version history).
    */
-  async status(jobId: string, signal: AbortSignal | undefined): Promise<InstanceStatus | undefined> {
+  async status(jobId: string, signal: AbortSignal | undefined, floor?: StatusMarks): Promise<InstanceStatus | undefined> {
     if (!this.live) {
       this.start();
       return undefined;
@@ -172,15 +197,38 @@ export class InstanceCache {
     const want = Number(this.#nomad.lastWriteIndex);
     if (this.#applied < want && !(await this.waitForIndex(want, this.#rywMs, signal))) return undefined;
     const inst = this.#instances.get(jobId);
-    const job = inst?.job;
-    if (!inst || !job) return undefined;
+    if (!inst?.job) return undefined;
+    if (floor && !atLeast(this.#marks(inst), floor)) return undefined;
+    let memo = this.#memo.get(jobId);
+    if (!memo) {
+      const computing = this.#compute(inst);
+      memo = computing;
+      this.#memo.set(jobId, computing);
+      computing.catch(() => {
+        if (this.#memo.get(jobId) === computing) this.#memo.delete(jobId);
+      });
+    }
+    return memo;
+  }
+
+  /** Computed with the cache's own signal: the result is shared, so one reader's cancellation must not fail the rest. */
+  async #compute(inst: CachedInstance): Promise<InstanceStatus | undefined> {
+    const job = inst.job;
+    if (!job) return undefined;
     const allocations = incarnationAllocs(inst);
     const deployments = [...inst.deployments.values()].sort((a, b) => b.CreateIndex - a.CreateIndex);
     const deployment = deployments[0];
     const status = instanceStatusFrom({ job, allocations, deployment });
-    const reverted = await autoRevertNoticeWith(this.#nomad, job, deployment, deployments, signal);
+    const reverted = await autoRevertNoticeWith(this.#nomad, job, deployment, deployments, this.#runSignal);
     const blocked = placementMayBeBlocked(job, allocations) ? blockedPlacementFrom(inst.blockedEvals.values()) : "";
     return withNotices(status, reverted, blocked);
+  }
+
+  /** The same marks readInstanceStatus reports, from the cached objects. */
+  #marks(inst: CachedInstance): StatusMarks {
+    let deployment: Deployment | undefined;
+    for (const d of inst.deployments.values()) if (!deployment || d.CreateIndex > deployment.CreateIndex) deployment = d;
+    return statusMarks(inst.job!, incarnationAllocs(inst), deployment);
   }
 
   async #run(signal: AbortSignal): Promise<void> {
@@ -209,18 +257,27 @@ export class InstanceCache {
     }
   }
 
-  #goLive(): void {
+  #setState(state: CacheState): CacheState {
     const was = this.#state;
-    this.#state = "live";
+    this.#state = state;
+    for (const l of this.#stateListeners) l(state, was);
+    return was;
+  }
+
+  #goLive(): void {
     this.#lastError = "";
+    const was = this.#setState("live");
     if (was === "down" || was === "refused") this.#log.info("instance cache back: Status answers from memory again");
     this.#wakeWaiters();
+    const primed = this.#primed;
+    this.#primed = undefined;
+    if (primed?.size) this.#notify(primed);
   }
 
   #goDown(state: "down" | "refused", error: ProviderError): void {
-    const was = this.#state;
-    this.#state = state;
     this.#lastError = error.message;
+    this.#memo.clear();
+    const was = this.#setState(state);
     // Once per outage, not once per retry.
     if (was === "live" || was === "priming") {
       this.#log.warn("instance cache unavailable: Status reads Nomad directly until the event stream is back", {
@@ -273,9 +330,10 @@ export class InstanceCache {
     const touched = new Set([...this.#instances.keys(), ...next.keys()]);
     this.#instances = next;
     this.#applied = from;
+    this.#memo.clear();
     this.stats.primes++;
     this.stats.lastPrimeMs = performance.now() - started;
-    this.#notify(touched);
+    this.#primed = touched;
     return from;
   }
 
@@ -375,12 +433,18 @@ export class InstanceCache {
   }
 
   #notify(jobIds: ReadonlySet<string>): void {
+    for (const id of jobIds) this.#memo.delete(id);
     for (const l of this.#listeners) l(jobIds);
   }
 }
 
 function emptyInstance(): CachedInstance {
   return { job: undefined, versions: [], allocs: new Map(), deployments: new Map(), blockedEvals: new Map() };
+}
+
+/** True when every mark of `have` is at least the one of `floor`: the cache has seen what that read saw. */
+function atLeast(have: StatusMarks, floor: StatusMarks): boolean {
+  return have.job >= floor.job && have.allocations >= floor.allocations && have.deployment >= floor.deployment;
 }
 
 /** The allocations of the job's current incarnation (a purged and re-registered job does not inherit the old ones). */

@@ -17,11 +17,11 @@ export const lifecycleFamily: RpcFamily = {
   handlers: (deps) => {
     const log = deps.log.child("lifecycle");
     const d = { ...deps, log };
+    // One event-fed cache per process answers Status and WatchStatus from memory once primed (instance-cache.ts).
+    const cache = instanceCache(deps.nomad, deps.log);
     const hub = statusHub(deps.nomad, log);
     // Shared by every Status call: each allocation's ports are read from Nomad once, not on every call.
     const ports = new AllocPortCache();
-    // One event-fed cache per process answers Status from memory once primed (instance-cache.ts).
-    const cache = instanceCache(deps.nomad, deps.log);
     return {
       provision: (req, ctx) => provision(forCall(d, ctx), req, ctx),
       deprovision: (req, ctx) => deprovision(forCall(d, ctx), req.instanceId, ctx),

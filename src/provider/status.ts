@@ -313,8 +313,28 @@ export class AllocPortCache {
   }
 }
 
+/**
+ * How new the data behind a status is, per Nomad table: the job's ModifyIndex, the highest ModifyIndex among the
+ * job's allocations (of its current incarnation) and the latest deployment's. A reader holding a status read from
+ * Nomad uses a cached one only when the cache's marks are all at least these, so its answers never go backwards.
+ */
+export interface StatusMarks {
+  job: number;
+  allocations: number;
+  deployment: number;
+}
+
+export function statusMarks(job: Job, allocations: readonly (AllocListStub | Allocation)[], deployment: Deployment | undefined): StatusMarks {
+  const created = job.CreateIndex ?? 0;
+  let allocs = 0;
+  for (const a of allocations) if (a.CreateIndex >= created && a.ModifyIndex > allocs) allocs = a.ModifyIndex;
+  return { job: job.ModifyIndex ?? 0, allocations: allocs, deployment: deployment?.ModifyIndex ?? 0 };
+}
+
 export interface StatusSnapshot {
   status: InstanceStatus;
+  /** What the status was computed from (see StatusMarks). */
+  marks: StatusMarks;
   job: Job;
   allocations: AllocListStub[];
   /** X-Nomad-Index of the allocation list and of the deployment read, to block on for the next change. */
@@ -346,7 +366,8 @@ export async function readInstanceStatus(
     ? blockedPlacementFrom(await listJobEvaluations(nomad, job.ID, { signal }))
     : "";
   withNotices(status, reverted, placementBlocked);
-  return { status, job, allocations, allocationsIndex, deploymentIndex, placementBlocked };
+  const marks = statusMarks(job, allocations, deployment);
+  return { status, marks, job, allocations, allocationsIndex, deploymentIndex, placementBlocked };
 }
 
 /** The auto-revert sentence and the blocked placement, added to a status the same way by every read path. */

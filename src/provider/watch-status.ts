@@ -1,19 +1,22 @@
-// WatchStatus. One upstream Nomad event stream per transport (so per plugin process) serves every watcher: events
-// only say "job X changed"; each watcher then re-reads its instance's status and sends it when it differs from the
-// last one sent. Re-reading instead of folding events keeps every message exact, and after a reconnection (resumed
-// from the last index) every watcher re-reads once, so a change during a drop is never lost or sent twice.
-// While the event stream cannot be had (refused, or failing to reconnect), namespace-wide blocking queries stand in
-// for it (watch-fallback.ts); the stream keeps being retried, and once it is back the fallback stops.
+// WatchStatus, fed by the process's instance cache (instance-cache.ts), whose one event stream serves Status too.
+// Each watcher is rung when the cache applies a batch touching its job (or serves again after a re-prime); it then
+// takes the job's status from the cache, computed once per change for every watcher and Status call of that job, and
+// sends it when it differs from the last one sent. Nothing is re-read per watcher.
+// When the cache cannot answer (priming, its stream down or refused, the plugin's own write not applied in time),
+// the watcher reads Nomad, and a later cached answer is only taken once the cache has seen at least what that read
+// saw (StatusMarks), so a watcher's messages never go backwards when it moves between the two.
+// While the cache cannot follow the stream (refused, or failing to reconnect), namespace-wide blocking queries ring
+// the watchers instead (watch-fallback.ts); the cache keeps retrying, and once it serves again the fallback stops.
+// A re-prime rings every watcher, so a change during a drop is seen once: each watcher compares before sending.
 
 import { create, equals } from "@bufbuild/protobuf";
 import { InstanceState, InstanceStatusSchema, type InstanceStatus } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 import type { NomadHttp } from "../nomad/nomad-http.js";
-import type { StreamEvent } from "../nomad/types.js";
-import { followEventStream } from "../nomad/event-stream.js";
 import { Code, ProviderError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { AllocPortCache, readInstanceStatus } from "./status.js";
+import { AllocPortCache, readInstanceStatus, type StatusMarks } from "./status.js";
 import { followNamespaceChanges } from "./watch-fallback.js";
+import { instanceCache, type InstanceCache } from "./instance-cache.js";
 
 /** A watcher's doorbell: rings coalesce until the watcher comes back for the next one. */
 export class ChangeSignal {
@@ -54,24 +57,20 @@ interface Watcher {
 }
 
 export class StatusHub {
+  readonly #cache: InstanceCache;
   readonly #nomad: NomadHttp;
   readonly #log: Logger;
-  readonly #watchers = new Set<Watcher>();
-  #upstream: AbortController | undefined;
-  /** The namespace-wide blocking-query follower, while the event stream cannot be used. */
+  /** Watchers by job ID: a batch rings the watchers of the jobs it touched, not everyone. */
+  readonly #watchers = new Map<string, Set<Watcher>>();
+  #count = 0;
+  #subscriptions: (() => void)[] = [];
+  /** The namespace-wide blocking-query follower, while the cache cannot follow the event stream. */
   #fallback: AbortController | undefined;
-  /** The agent refused the event stream for good (404, 403...): don't ask again until every watcher has left. */
-  #streamRefused = false;
-  /**
-   * The last batch index the stream delivered, kept across upstream restarts. A new upstream starts there: Nomad
-   * sends every batch still in its buffer to a subscription without an index, and watchers re-read on every
-   * connection anyway, so that history would only cost reads.
-   */
-  #lastIndex = 0;
 
-  constructor(nomad: NomadHttp, log: Logger) {
+  constructor(nomad: NomadHttp, log: Logger, cache: InstanceCache) {
     this.#nomad = nomad;
     this.#log = log;
+    this.#cache = cache;
   }
 
   /** True while watchers follow their jobs with blocking queries because the event stream is unusable. */
@@ -79,74 +78,64 @@ export class StatusHub {
     return this.#fallback !== undefined;
   }
 
-  get upstreamActive(): boolean {
-    return this.#upstream !== undefined;
+  get cache(): InstanceCache {
+    return this.#cache;
   }
 
   watch(jobId: string): Watcher {
     const watcher: Watcher = { jobId, changes: new ChangeSignal() };
-    this.#watchers.add(watcher);
-    if (!this.#streamRefused) this.#startUpstream();
+    let set = this.#watchers.get(jobId);
+    if (!set) this.#watchers.set(jobId, (set = new Set()));
+    set.add(watcher);
+    if (this.#count++ === 0) this.#subscribe();
+    this.#cache.start();
+    const state = this.#cache.state;
+    if (state === "down" || state === "refused") this.#enterFallback(this.#cache.problem);
     return watcher;
   }
 
   unwatch(watcher: Watcher): void {
-    this.#watchers.delete(watcher);
-    if (this.#watchers.size === 0) {
-      this.#upstream?.abort();
-      this.#upstream = undefined;
-      this.#leaveFallback();
-      this.#streamRefused = false;
-    }
+    const set = this.#watchers.get(watcher.jobId);
+    if (!set?.delete(watcher)) return;
+    if (set.size === 0) this.#watchers.delete(watcher.jobId);
+    if (--this.#count > 0) return;
+    for (const unsubscribe of this.#subscriptions) unsubscribe();
+    this.#subscriptions = [];
+    this.#leaveFallback();
   }
 
-  #ring(jobId: string | undefined): void {
-    for (const w of this.#watchers) if (jobId === undefined || w.jobId === jobId) w.changes.ring();
-  }
-
-  #startUpstream(): void {
-    if (this.#upstream) return;
-    const controller = new AbortController();
-    this.#upstream = controller;
-    void this.#follow(controller.signal).finally(() => {
-      if (this.#upstream === controller) this.#upstream = undefined;
-    });
-  }
-
-  async #follow(signal: AbortSignal): Promise<void> {
-    const topics = ["Job:*", "Allocation:*", "Deployment:*"];
-    // Whether the stream has been up since the last failure: one drop of a working stream is bridged by resuming
-    // from the last index, but a failed (re)connection leaves watchers blind until the stream is back.
-    let up = false;
-    try {
-      for await (const notice of followEventStream(this.#nomad, { topics, signal, index: this.#lastIndex })) {
-        if (signal.aborted) return;
-        if (notice.kind === "connected") {
-          up = true;
+  #subscribe(): void {
+    this.#subscriptions = [
+      this.#cache.onChange((jobIds) => {
+        for (const id of jobIds) this.#ring(id);
+      }),
+      this.#cache.onState((state, was) => {
+        if (state === "live") {
           if (this.#leaveFallback()) this.#log.info("event stream back; blocking-query fallback stopped");
-          // Whatever happened before this connection (watchers that just read, or a drop) is re-read by everyone.
-          this.#ring(undefined);
-        } else if (notice.kind === "down") {
-          this.#log.debug("event stream down; reconnecting", { error: notice.error.message, retry_ms: notice.retryInMs });
-          if (!up) this.#enterFallback(notice.error);
-          up = false;
-        } else {
-          this.#lastIndex = Math.max(this.#lastIndex, notice.batch.index);
-          for (const event of notice.batch.events) this.#ring(eventJobId(event, this.#nomad.namespace));
+          // Watchers of jobs the cache does not hold (gone during the drop) learn it from Nomad.
+          this.#ringAll();
+        } else if (state === "refused" || (state === "down" && was !== "live")) {
+          // One drop of a working stream is bridged by the re-prime; a failed reconnection leaves the cache blind.
+          this.#enterFallback(this.#cache.problem);
         }
-      }
-    } catch (err) {
-      if (signal.aborted) return;
-      this.#streamRefused = true;
-      this.#enterFallback(err);
-    }
+      }),
+    ];
+  }
+
+  #ring(jobId: string): void {
+    const set = this.#watchers.get(jobId);
+    if (set) for (const w of set) w.changes.ring();
+  }
+
+  #ringAll(): void {
+    for (const set of this.#watchers.values()) for (const w of set) w.changes.ring();
   }
 
   #enterFallback(error: unknown): void {
-    if (this.#fallback || this.#watchers.size === 0) return;
+    if (this.#fallback || this.#count === 0) return;
     this.#log.warn("event stream unusable; following jobs with blocking queries", { error });
     this.#fallback = new AbortController();
-    const watched = () => new Set([...this.#watchers].map((w) => w.jobId));
+    const watched = () => new Set(this.#watchers.keys());
     followNamespaceChanges(this.#nomad, { watched, ring: (jobId) => this.#ring(jobId) }, this.#log, this.#fallback.signal);
   }
 
@@ -159,31 +148,13 @@ export class StatusHub {
   }
 }
 
-/** The job an event is about, or undefined for events of other namespaces or without a job. */
-export function eventJobId(event: StreamEvent, namespace: string): string | undefined {
-  if (event.Namespace && namespace && event.Namespace !== namespace) return undefined;
-  const p = event.Payload;
-  switch (event.Topic) {
-    case "Job":
-      return p?.Job?.ID ?? event.Key;
-    case "Allocation":
-      return p?.Allocation?.JobID ?? event.FilterKeys?.[0];
-    case "Deployment":
-      return p?.Deployment?.JobID ?? event.FilterKeys?.[0];
-    case "Evaluation":
-      return p?.Evaluation?.JobID ?? event.FilterKeys?.[0];
-    default:
-      return undefined;
-  }
-}
-
 const hubs = new WeakMap<NomadHttp, StatusHub>();
 
 /** The process-wide hub of a transport. */
 export function statusHub(nomad: NomadHttp, log: Logger): StatusHub {
   let hub = hubs.get(nomad);
   if (!hub) {
-    hub = new StatusHub(nomad, log);
+    hub = new StatusHub(nomad, log, instanceCache(nomad, log));
     hubs.set(nomad, hub);
   }
   return hub;
@@ -198,13 +169,21 @@ export async function* watchInstanceStatus(
 ): AsyncGenerator<InstanceStatus> {
   // Subscribe before the first read so a change between the two is not missed.
   const watcher = hub.watch(jobId);
-  const cache = new AllocPortCache();
+  const ports = new AllocPortCache();
   let last: InstanceStatus | undefined;
+  // The marks of the last status read from Nomad: the cache must have seen at least that much before it answers.
+  let floor: StatusMarks | undefined;
   try {
     for (;;) {
       let status: InstanceStatus | undefined;
       try {
-        status = (await readInstanceStatus(nomad, jobId, signal, cache)).status;
+        status = await hub.cache.status(jobId, signal, floor);
+        if (status) floor = undefined;
+        else {
+          const read = await readInstanceStatus(nomad, jobId, signal, ports);
+          status = read.status;
+          floor = read.marks;
+        }
       } catch (err) {
         if (signal.aborted) return;
         const code = err instanceof ProviderError ? err.code : undefined;
