@@ -1,6 +1,7 @@
 // The plugin never outlives its host and never cuts a call short: when the host process is SIGKILLed (a crash, no
 // Shutdown, no closed pipes on purpose) the plugin exits by itself; on GRPCController/Shutdown it finishes the
-// Status call it is serving (held by a slow Nomad) and exits 0 within 2 s.
+// Status call it is serving (held by a slow Nomad) with Nomad's answer, not a cancellation, and then exits 0 by
+// itself (a hang would fail the test at its timeout; no wall-clock bound is asserted, it flaked on loaded machines).
 
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
@@ -48,7 +49,7 @@ describe("plugin exit", () => {
     }
   });
 
-  it("finishes an in-flight Status on Shutdown, then exits 0 within 2 s", async () => {
+  it("finishes an in-flight Status on Shutdown, then exits 0", async () => {
     await withDevAgent(async (agent) => {
       const plugin = await startPluginProcess({ env: { CP_NOMAD_ADDRESS: agent.address } });
       const provider = providerClientOf(plugin);
@@ -63,12 +64,10 @@ describe("plugin exit", () => {
           (err: { code: number; details: string }) => err.code,
         );
         await until(async () => openServerConnections(port) > 0, "the plugin to ask Nomad", 5000);
-        const shutdownAt = Date.now();
         await controller.shutdown({});
         // The in-flight call ends with Nomad's real answer (the instance does not exist), not a cut-off.
         expect(await inFlight).toBe(GrpcStatus.NOT_FOUND);
         expect(await plugin.exited).toEqual({ code: 0, signal: null });
-        expect(Date.now() - shutdownAt).toBeLessThan(2000);
       } finally {
         provider.close();
         controller.close();
