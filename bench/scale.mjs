@@ -7,22 +7,31 @@
 //   - Status p50 vs the minimal direct uncached reads of the same instances (job, allocations, deployment in
 //     parallel, with undici, interleaved; target <= 0.5 from the issue);
 //   - Nomad requests per 1,000 Status in steady state (counted by the dev agent; target 0);
+//   - Status p50 vs the same plugin's Info p50 (an RPC answered from memory: the gRPC floor of this process);
 //   - plugin RSS with the cache full (target < 300 MB) against the 1-instance plugin's (an upper bound per cached
 //     instance: GC slack and the gRPC/undici state of the provisioning included); Nomad requests per minute while
-//     idle (over 10 s).
-// Not measured here: WatchStatus watchers (WatchStatus does not use the cache yet).
+//     idle (over 10 s);
+//   - N WatchStatus watchers (one per instance): event streams open at the agent (target 1), time until every watcher
+//     had its first status, then K changes made behind the plugin's back (POST /v1/job/:id/scale to 0, as the Nomad
+//     CLI would): time from the write's answer to the watcher's message (p50/p99: the freshness of writes by others)
+//     and the Nomad requests the plugin made for them (target 0); plugin RSS with the watchers open.
+import { setMaxListeners } from "node:events";
 import { Agent, request } from "undici";
-import { agentEntry, loadKit, pluginEntry } from "./kit/load-kit.mjs";
+import { agentEntry, loadKit, pluginEntry, pollUntil } from "./kit/load-kit.mjs";
 
 const n = Number(process.env.BENCH_SCALE_N ?? 2000);
 const warmCalls = 1500;
 const measuredCalls = 1000;
+const watchChanges = Math.min(200, n);
 const bigNode = ["--driver-override", "mock_driver", "--cpu-mhz", "100000000", "--memory-mb", "100000000"];
 
 const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0);
-async function agentRequests(address) {
+async function agentStats(address) {
   const res = await request(`${address}/v1/devagent/stats`);
-  return sum((await res.body.json()).Requests);
+  return res.body.json();
+}
+async function agentRequests(address) {
+  return sum((await agentStats(address)).Requests);
 }
 
 async function provisionAll(kit, client, ids) {
@@ -71,6 +80,41 @@ async function primed(kit, env) {
   }
 }
 
+/** Opens one WatchStatus per instance; resolves once each has its first status. */
+async function watchAll(kit, env) {
+  const clients = Array.from({ length: 4 }, () => kit.createProviderClient(env.plugin.address));
+  const stop = new AbortController();
+  setMaxListeners(0, stop.signal); // one abort listener per watcher, by design
+  const first = new Set();
+  const waiters = new Map();
+  const started = performance.now();
+  const done = env.ids.map(async (instanceId, i) => {
+    try {
+      for await (const msg of clients[i % clients.length].watchStatus({ instanceId }, { signal: stop.signal })) {
+        first.add(instanceId);
+        const w = waiters.get(instanceId);
+        if (w?.pred(msg.status)) {
+          waiters.delete(instanceId);
+          w.resolve(performance.now());
+        }
+      }
+    } catch (err) {
+      if (!stop.signal.aborted) throw err;
+    }
+  });
+  await pollUntil(async () => first.size === env.ids.length, 300_000);
+  if (first.size !== env.ids.length) throw new Error(`only ${first.size} of ${env.ids.length} watchers had a status`);
+  const upMs = performance.now() - started;
+  /** Resolves with the time the watcher of `instanceId` receives a status matching `pred`. */
+  const next = (instanceId, pred) => new Promise((resolve) => waiters.set(instanceId, { pred, resolve }));
+  const close = async () => {
+    stop.abort();
+    await Promise.allSettled(done);
+    for (const c of clients) c.close();
+  };
+  return { upMs, next, close };
+}
+
 async function teardown(env) {
   env.client.close();
   await env.plugin.stop();
@@ -115,10 +159,37 @@ export async function run() {
   directLat.sort((a, b) => a - b);
   const p50N = kit.percentile(pluginLat, 50);
   const p50Direct = kit.percentile(directLat, 50);
+  const infoLat = [];
+  for (let i = 0; i < measuredCalls / 50; i++) infoLat.push(...(await timeCalls(50, random, () => env.client.info({}))));
+  const p50Info = kit.percentile(infoLat.sort((a, b) => a - b), 50);
   const rssMb = kit.rssBytes(env.plugin.pid) / 2 ** 20;
   const idleBefore = await agentRequests(env.agent.address);
   await new Promise((r) => setTimeout(r, 10_000));
   const idlePerMin = ((await agentRequests(env.agent.address)) - idleBefore) * 6;
+
+  // WatchStatus: one watcher per instance, then changes made by someone else.
+  const watch = await watchAll(kit, env);
+  const streamsOpen = (await agentStats(env.agent.address)).EventStreams.Open;
+  const watchRssMb = kit.rssBytes(env.plugin.pid) / 2 ** 20;
+  const changeLat = [];
+  const changeBefore = await agentRequests(env.agent.address);
+  for (let i = 0; i < watchChanges; i++) {
+    const id = env.ids[i];
+    const seen = watch.next(id, (s) => s.state === kit.InstanceState.STOPPED);
+    const res = await request(`${env.agent.address}/v1/job/cp-${id}/scale`, {
+      method: "POST",
+      dispatcher,
+      body: JSON.stringify({ Count: 0, Target: { Group: "workload" }, Message: "bench: scaled by someone else" }),
+    });
+    if (res.statusCode !== 200) throw new Error(`scale cp-${id}: ${res.statusCode} ${await res.body.text()}`);
+    await res.body.dump();
+    const answered = performance.now();
+    changeLat.push((await seen) - answered);
+  }
+  // The writes themselves are counted by the agent too: what is left is what the plugin asked.
+  const watchReads = (await agentRequests(env.agent.address)) - changeBefore - watchChanges;
+  changeLat.sort((a, b) => a - b);
+  await watch.close();
   await dispatcher.close();
   await teardown(env);
 
@@ -129,7 +200,14 @@ export async function run() {
   console.log(`scale: Status p50 at ${n} instances ${p50N.toFixed(2)} ms vs at 1 ${p50One.toFixed(2)} ms: ratio ${atScale.toFixed(2)} (target <= 1.2) ${atScale <= 1.2 ? "OK" : "OVER TARGET"}`);
   console.log(`scale: Status p50 ${p50N.toFixed(2)} ms vs direct uncached reads (job+allocations+deployment) ${p50Direct.toFixed(2)} ms: ratio ${vsDirect.toFixed(2)} (target <= 0.5) ${vsDirect <= 0.5 ? "OK" : "OVER TARGET"}`);
   console.log(`scale: Nomad requests per 1,000 Status ${perThousand.toFixed(0)} (target 0); plugin RSS ${rssMb.toFixed(0)} MiB (target < 300; ${rssOneMb.toFixed(0)} MiB with 1 instance, so at most ${(((rssMb - rssOneMb) * 2 ** 20) / n / 1024).toFixed(1)} KiB per cached instance, GC slack included); idle Nomad requests/min ${idlePerMin}`);
-  return { name: "scale", ratio: atScale, ok: atScale <= 1.2 && perThousand === 0 && rssMb < 300 };
+  console.log(`scale: Status p50 ${p50N.toFixed(2)} ms vs Info p50 ${p50Info.toFixed(2)} ms (an RPC answered from memory: this process's gRPC floor): ratio ${(p50N / p50Info).toFixed(2)}`);
+  console.log(`scale: ${n} WatchStatus watchers on ${streamsOpen} upstream event stream(s) (target 1), all with a first status in ${(watch.upMs / 1000).toFixed(1)} s; plugin RSS ${watchRssMb.toFixed(0)} MiB with them open`);
+  console.log(`scale: ${watchChanges} changes by someone else (POST /v1/job/:id/scale) reached their watchers p50 ${kit.percentile(changeLat, 50).toFixed(1)} ms / p99 ${kit.percentile(changeLat, 99).toFixed(1)} ms after Nomad answered the write, with ${watchReads} Nomad requests by the plugin (target 0)`);
+  return {
+    name: "scale",
+    ratio: atScale,
+    ok: atScale <= 1.2 && perThousand === 0 && rssMb < 300 && streamsOpen === 1 && watchReads === 0,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
