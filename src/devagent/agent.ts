@@ -50,7 +50,7 @@ export interface DevAgentOptions {
   /** Host volumes the node offers (Nomad client host_volume blocks): name -> absolute host path. Default none. */
   hostVolumes?: Record<string, string>;
   logger?: Logger;
-  /** Event stream heartbeat period (Nomad: 10 s); tests shorten it to see idle heartbeats quickly. */
+  /** Event stream heartbeat period (Nomad: 30 s); tests shorten it to see idle heartbeats quickly. */
   eventHeartbeatMs?: number;
   /** "mock_driver": every task runs with Nomad's mock driver, no process (scale tests). */
   driverOverride?: "mock_driver";

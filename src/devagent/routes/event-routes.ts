@@ -1,5 +1,6 @@
 // GET /v1/event/stream: Nomad's event stream as newline-delimited JSON, one {"Index":N,"Events":[...]} per write,
-// "{}" heartbeats (at once, then every 10 s), topic filters "Topic:Key" ("*" for any), resume with ?index=N (from
+// "{}" heartbeats (at once, then every 30 s: nomad/event_endpoint.go builds its stream with NewJsonStream(ctx, 30s),
+// which sends one right away), topic filters "Topic:Key" ("*" for any), resume with ?index=N (from
 // the batch at N, inclusive, as Nomad's StartAtClosest does); without an index (or 0) every batch still in the buffer
 // (Nomad's default 100) comes first, as Nomad's subscription from the buffer's head does. Events are snapshots taken when they were published: a resumed client sees each object
 // as it was at the event's index, not as it is now (the store mutates its objects in place).
@@ -12,7 +13,7 @@ import type { RouteDeps } from "./route-deps.js";
 
 /** Nomad's default event_buffer_size: the batches kept for subscribers that start in the past. */
 const bufferSize = 100;
-export const heartbeatMs = 10_000;
+export const heartbeatMs = 30_000;
 
 /** The recent event batches, so a client can resume from an index it saw. */
 export class EventBuffer {
