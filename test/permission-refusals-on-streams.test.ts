@@ -9,6 +9,7 @@ import { Code, ProviderError } from "../src/errors.js";
 import { NomadHttp } from "../src/nomad/nomad-http.js";
 import { followEventStream } from "../src/nomad/event-stream.js";
 import { logsFamily } from "../src/provider/observe-family.js";
+import { startedInstanceCache } from "../src/provider/instance-cache.js";
 import { api, shJob, until, useDevAgent } from "./helpers/dev-agent.js";
 import { useInProcessProvider } from "./helpers/in-process-provider.js";
 import { grpcCode } from "./helpers/lifecycle-fixtures.js";
@@ -42,6 +43,12 @@ describe("permission refusals that Nomad sends as 500", () => {
   });
 
   it("an event stream refused with 500 is refused for good: one request, PERMISSION_DENIED", async () => {
+    // The Logs calls above started their plugins' instance caches, whose event streams are theirs: counted once settled.
+    await until(
+      async () => [readOnly, logsReader].every((p) => ["idle", "live", "refused", undefined].includes(startedInstanceCache(p().nomad)?.state)),
+      "the plugins' instance caches settled",
+    );
+    const streamsBefore = (await requests())["GET /v1/event/stream"] ?? 0;
     const nomad = new NomadHttp({ address: agent().address, token: agent().tokens!["no-read-job"] });
     try {
       const notices: string[] = [];
@@ -56,7 +63,7 @@ describe("permission refusals that Nomad sends as 500", () => {
       expect(failure).toBeInstanceOf(ProviderError);
       expect((failure as ProviderError).code).toBe(Code.PermissionDenied);
       expect(notices).toEqual([]);
-      expect((await requests())["GET /v1/event/stream"]).toBe(1);
+      expect((await requests())["GET /v1/event/stream"]).toBe(streamsBefore + 1);
     } finally {
       await nomad.close();
     }

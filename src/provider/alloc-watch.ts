@@ -1,17 +1,25 @@
-// One blocking query per job on its allocation list, shared by every stream that needs to know when allocations
-// appear or end (Logs follow). Listeners get each list that differs from the last one; the loop stops when the last
-// listener leaves.
+// One watch per job on its allocation list, shared by every stream that needs to know when allocations appear or
+// end (Logs follow). Listeners get each list that differs from the last one; the watch stops when the last listener
+// leaves.
+//
+// While the plugin's instance cache is live the watch is fed by it: the cache already follows every instance's
+// allocations on one event stream, so a followed job costs no Nomad request. While the cache is not live (priming,
+// stream down or refused) the watch runs its own blocking query on the job's allocation list, and it switches back
+// as soon as the cache is live again (the blocking read is abandoned; the cache's list is then read at once).
 //
 // Nomad answers Job.Allocations with the allocs *table* index: in a busy cluster every allocation change anywhere
 // moves it, and a read blocked on the old index returns at once with the same list. So a new index alone is no news:
 // listeners hear of a list only when an allocation of this job was added, removed or modified (its ModifyIndex), and
 // the reads are paced (at most one per minIntervalMs) so other jobs' churn cannot turn the watch into a busy loop.
+// The same fingerprint dedupes the cache's notifications (any batch touching the job) and the switches between the
+// two sources.
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code, ProviderError } from "../errors.js";
 import { listJobAllocations } from "../nomad/jobs.js";
 import type { NomadHttp } from "../nomad/nomad-http.js";
 import type { AllocListStub } from "../nomad/types.js";
+import type { InstanceCache } from "./instance-cache.js";
 
 export type AllocListener = (allocs: AllocListStub[] | ProviderError) => void;
 
@@ -19,6 +27,8 @@ interface Watch {
   listeners: Set<AllocListener>;
   abort: AbortController;
   latest: AllocListStub[] | undefined;
+  /** The fingerprint of `latest`. */
+  seen: string | undefined;
 }
 
 export interface AllocWatchOptions {
@@ -26,16 +36,20 @@ export interface AllocWatchOptions {
   waitMs?: number;
   /** Least time between the starts of two reads of one job's list. Default 1 s. */
   minIntervalMs?: number;
+  /** The plugin's instance cache: while it is live, it feeds the watches instead of blocking queries. */
+  cache?: InstanceCache;
 }
 
 export class AllocWatch {
   readonly #nomad: NomadHttp;
+  readonly #cache: InstanceCache | undefined;
   readonly #watches = new Map<string, Watch>();
   readonly #waitMs: number;
   readonly #minIntervalMs: number;
 
   constructor(nomad: NomadHttp, options: AllocWatchOptions = {}) {
     this.#nomad = nomad;
+    this.#cache = options.cache;
     this.#waitMs = options.waitMs ?? 30_000;
     this.#minIntervalMs = options.minIntervalMs ?? 1_000;
   }
@@ -44,7 +58,7 @@ export class AllocWatch {
   subscribe(jobId: string, listener: AllocListener): () => void {
     let watch = this.#watches.get(jobId);
     if (!watch) {
-      watch = { listeners: new Set(), abort: new AbortController(), latest: undefined };
+      watch = { listeners: new Set(), abort: new AbortController(), latest: undefined, seen: undefined };
       this.#watches.set(jobId, watch);
       void this.#loop(jobId, watch);
     } else if (watch.latest) {
@@ -62,34 +76,90 @@ export class AllocWatch {
   }
 
   async #loop(jobId: string, watch: Watch): Promise<void> {
+    const cache = this.#cache;
+    while (!watch.abort.signal.aborted) {
+      if (cache?.live) await this.#fromCache(cache, jobId, watch);
+      else if (!(await this.#fromNomad(jobId, watch))) return;
+    }
+  }
+
+  /** Tells the listeners of a list unless it is the one they heard last. */
+  #publish(watch: Watch, allocs: AllocListStub[]): void {
+    const fingerprint = listFingerprint(allocs);
+    if (fingerprint === watch.seen && watch.latest) return;
+    watch.seen = fingerprint;
+    watch.latest = allocs;
+    for (const l of watch.listeners) l(allocs);
+  }
+
+  /** Publishes the cache's list of the job at once and after each batch touching it; returns once the cache is not live. */
+  async #fromCache(cache: InstanceCache, jobId: string, watch: Watch): Promise<void> {
+    const signal = watch.abort.signal;
+    let dirty = true;
+    let wake = () => {};
+    // The cache calls these from its event loop: they only mark and wake, the listeners run here.
+    const poke = () => {
+      dirty = true;
+      wake();
+    };
+    const offChange = cache.onChange((jobIds) => {
+      if (jobIds.has(jobId)) poke();
+    });
+    const offLive = cache.onLiveChange(poke);
+    signal.addEventListener("abort", poke, { once: true });
+    try {
+      while (!signal.aborted) {
+        if (!dirty) await new Promise<void>((resolve) => (wake = resolve));
+        dirty = false;
+        const allocs = cache.allocationList(jobId);
+        if (!allocs || signal.aborted) return;
+        this.#publish(watch, allocs);
+      }
+    } finally {
+      offChange();
+      offLive();
+      signal.removeEventListener("abort", poke);
+    }
+  }
+
+  /**
+   * Blocking queries on the job's allocation list until the cache (if any) is live again; false once the watch ended
+   * with an error (told to the listeners).
+   */
+  async #fromNomad(jobId: string, watch: Watch): Promise<boolean> {
+    const live = new AbortController();
+    const offLive = this.#cache?.onLiveChange((isLive) => {
+      if (isLive) live.abort();
+    });
+    const signal = AbortSignal.any([watch.abort.signal, live.signal]);
     let index: bigint | undefined;
     let failures = 0;
-    let seen: string | undefined;
     let lastRead = -Infinity;
-    while (!watch.abort.signal.aborted) {
-      try {
-        const wait = lastRead + this.#minIntervalMs - performance.now();
-        if (wait > 0) await sleep(wait, undefined, { signal: watch.abort.signal });
-        lastRead = performance.now();
-        const res = await listJobAllocations(this.#nomad, jobId, { index, waitMs: this.#waitMs, signal: watch.abort.signal });
-        failures = 0;
-        // An index going backwards means Nomad restarted or lost state: re-read without blocking.
-        index = res.index !== undefined && (index === undefined || res.index > index) ? res.index : undefined;
-        const fingerprint = listFingerprint(res.value);
-        if (fingerprint === seen && watch.latest) continue;
-        seen = fingerprint;
-        watch.latest = res.value;
-        for (const l of watch.listeners) l(res.value);
-      } catch (err) {
-        if (watch.abort.signal.aborted) return;
-        const e = ProviderError.from(err, Code.Unavailable);
-        if (e.code !== Code.Unavailable || ++failures > 5) {
-          if (this.#watches.get(jobId) === watch) this.#watches.delete(jobId);
-          for (const l of watch.listeners) l(e);
-          return;
+    try {
+      while (!signal.aborted) {
+        try {
+          const wait = lastRead + this.#minIntervalMs - performance.now();
+          if (wait > 0) await sleep(wait, undefined, { signal });
+          lastRead = performance.now();
+          const res = await listJobAllocations(this.#nomad, jobId, { index, waitMs: this.#waitMs, signal });
+          failures = 0;
+          // An index going backwards means Nomad restarted or lost state: re-read without blocking.
+          index = res.index !== undefined && (index === undefined || res.index > index) ? res.index : undefined;
+          this.#publish(watch, res.value);
+        } catch (err) {
+          if (signal.aborted) return true;
+          const e = ProviderError.from(err, Code.Unavailable);
+          if (e.code !== Code.Unavailable || ++failures > 5) {
+            if (this.#watches.get(jobId) === watch) this.#watches.delete(jobId);
+            for (const l of watch.listeners) l(e);
+            return false;
+          }
+          await sleep(200 * failures, undefined, { signal }).catch(() => undefined);
         }
-        await sleep(200 * failures, undefined, { signal: watch.abort.signal }).catch(() => undefined);
       }
+      return true;
+    } finally {
+      offLive?.();
     }
   }
 }

@@ -13,8 +13,9 @@
 //  - Allocation events carry no job (Nomad strips it), hence no job version: a new or server-updated allocation
 //    takes the version of the job in force at its AllocModifyIndex, known from the job events applied in order;
 //    when the cache does not know that version it reads the allocation once.
-//  - Read-your-writes: the transport records the index of the plugin's own writes; a Status waits (bounded) until
-//    the cache has applied it, else it is answered by the uncached path.
+//  - Read-your-writes: the transport records the index of the plugin's own writes; a Status (and the allocation list
+//    of a Resources sample or a Logs call) waits (bounded) until the cache has applied it, else it is answered by
+//    the uncached path.
 //  - A job's status is computed once per change: the result is kept until an event (or a re-prime) touches the job,
 //    so N watchers and the Status calls of one job share one computation.
 // While the cache is not live (priming, stream down or refused) callers use the uncached reads.
@@ -151,6 +152,16 @@ export class InstanceCache {
     return () => this.#stateListeners.delete(listener);
   }
 
+  /**
+   * Called with true when the cache goes live and false when it stops being live (followers switch between the cache
+   * and their own reads of Nomad; what changed meanwhile is theirs to read again).
+   */
+  onLiveChange(listener: (live: boolean) => void): () => void {
+    return this.onState((state, was) => {
+      if ((state === "live") !== (was === "live")) listener(state === "live");
+    });
+  }
+
   /** Resolves true once the cache is live and has applied `index`, false after `timeoutMs` or on abort. */
   waitForIndex(index: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     if (this.live && this.#applied >= index) return Promise.resolve(true);
@@ -183,6 +194,39 @@ export class InstanceCache {
   }
 
   /**
+   * What GET /v1/job/:id/allocations answers now, also for a job that is gone (Nomad then lists every allocation it
+   * still holds of that ID; none for an ID never seen), in Nomad's order (by allocation ID); undefined when not live.
+   * For followers of a job's allocations, which must see them end after the job was purged.
+   */
+  allocationList(jobId: string): AllocListStub[] | undefined {
+    if (!this.live) return undefined;
+    const inst = this.#instances.get(jobId);
+    return inst ? incarnationAllocs(inst).sort(byId) : [];
+  }
+
+  /**
+   * The job and its allocations (as allocationList) under Status's read-your-writes rule, for Resources and Logs;
+   * undefined when the cache cannot answer: not live (an idle cache is started), the plugin's last write not applied
+   * within the bound, or the job unknown (the caller's read of Nomad then decides NOT_FOUND).
+   */
+  async jobWithAllocations(jobId: string, signal: AbortSignal | undefined): Promise<{ job: Job; allocations: AllocListStub[] } | undefined> {
+    if (!(await this.#caughtUp(signal))) return undefined;
+    const inst = this.live ? this.#instances.get(jobId) : undefined;
+    if (!inst?.job) return undefined;
+    return { job: inst.job, allocations: incarnationAllocs(inst).sort(byId) };
+  }
+
+  /** True when the cache may answer: live, with the plugin's last write applied (waiting at most the bound). */
+  async #caughtUp(signal: AbortSignal | undefined): Promise<boolean> {
+    if (!this.live) {
+      this.start();
+      return false;
+    }
+    const want = Number(this.#nomad.lastWriteIndex);
+    return this.#applied >= want || (await this.waitForIndex(want, this.#rywMs, signal));
+  }
+
+  /**
    * The instance's status from memory, exactly what readInstanceStatus answers; undefined when the cache cannot
    * answer (not live, the plugin's last write not applied within the bound, the job unknown, or the cache older than
    * `floor`, the marks of a status the caller already read from Nomad: the caller then reads Nomad). The answer is
@@ -190,12 +234,7 @@ export class InstanceCache {
    * deployments show an auto-revert costs a read (its version history).
    */
   async status(jobId: string, signal: AbortSignal | undefined, floor?: StatusMarks): Promise<InstanceStatus | undefined> {
-    if (!this.live) {
-      this.start();
-      return undefined;
-    }
-    const want = Number(this.#nomad.lastWriteIndex);
-    if (this.#applied < want && !(await this.waitForIndex(want, this.#rywMs, signal))) return undefined;
+    if (!(await this.#caughtUp(signal))) return undefined;
     const inst = this.#instances.get(jobId);
     if (!inst?.job) return undefined;
     if (floor && !atLeast(this.#marks(inst), floor)) return undefined;
@@ -454,6 +493,8 @@ function incarnationAllocs(inst: CachedInstance): AllocListStub[] {
   for (const a of inst.allocs.values()) if (a.CreateIndex >= created) out.push(a);
   return out;
 }
+
+const byId = (a: AllocListStub, b: AllocListStub) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0);
 
 /** A job event is news when it is a newer incarnation, or the same incarnation at a version and index not older. */
 function newerJob(job: Job, cur: Job): boolean {

@@ -10,6 +10,8 @@
 // "line\n" bytes, its cursor the one of its last line. A read that does not follow fills each batch up to
 // max_batch_bytes (or the end of that stream's output); a follow sends what one upstream read held plus whatever else
 // of that stream is at hand in the same event-loop turn, never waiting for more.
+// The job and its allocation list come from the plugin's instance cache when it can answer (read-your-writes as for
+// Status), else from Nomad; with follow, the allocation watch is fed by the cache while it is live (alloc-watch.ts).
 
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
@@ -30,6 +32,7 @@ import { allocSplicedBytes } from "../grpc/spliced-bytes.js";
 import { jobIdFor } from "./instance-id.js";
 import type { ProviderDeps } from "./provider-deps.js";
 import type { AllocWatch } from "./alloc-watch.js";
+import type { InstanceCache } from "./instance-cache.js";
 import type { LogFollowHub } from "./log-follow-hub.js";
 import { CursorWriter, decodeCursor, positionKey, type CursorPositions } from "./log-cursor.js";
 import { lineSource, type LineEvent, type PositionedBlock, type PositionedLine } from "./log-lines.js";
@@ -39,6 +42,7 @@ import { currentAllocations, hasTaskStarted, isTaskFinished, resolveTask } from 
 export interface LogsContext {
   deps: ProviderDeps;
   hub: LogFollowHub;
+  cache: InstanceCache;
   watch: AllocWatch;
   idleTimeoutMs?: number;
 }
@@ -52,7 +56,7 @@ interface Plan {
   tail: number;
   since: number | undefined;
   /** The job's allocations, being read (without alloc_id). */
-  listing: ReturnType<typeof listJobAllocations> | undefined;
+  listing: Promise<AllocListStub[]> | undefined;
   /** Batch mode: bytes per batch; undefined = one line per response. */
   batchBytes: number | undefined;
 }
@@ -80,8 +84,8 @@ export async function* streamLogs(c: LogsContext, req: LogsRequest, ctx: CallCon
       existing = [req.allocId];
     } else {
       const list = await plan.listing!;
-      allocs.consider(currentAllocations(plan.job, list.value, req.follow), true);
-      existing = list.value.map((a) => a.ID);
+      allocs.consider(currentAllocations(plan.job, list, req.follow), true);
+      existing = list.map((a) => a.ID);
     }
     if (req.follow) allocs.watchForChanges(req.allocId, new Set(existing));
     let held: Tagged | undefined;
@@ -216,10 +220,18 @@ async function planLogs(c: LogsContext, req: LogsRequest, signal: AbortSignal): 
   if (types.length === 0) throw invalidArgument("stream", `unknown log stream ${req.stream}`);
   const cursor = req.cursor ? decodeCursor(req.cursor) : undefined;
   const since = req.since ? timestampDate(req.since).getTime() : undefined;
-  // The allocation list does not depend on the job's definition: both are read at once.
-  const listing = req.allocId ? undefined : listJobAllocations(c.deps.nomad, jobId, { signal });
-  listing?.catch(() => undefined);
-  const job = (await readJob(c.deps.nomad, jobId, { signal })).value;
+  const cached = await c.cache.jobWithAllocations(jobId, signal);
+  let job: Job;
+  let listing: Promise<AllocListStub[]> | undefined;
+  if (cached) {
+    job = cached.job;
+    listing = req.allocId ? undefined : Promise.resolve(cached.allocations);
+  } else {
+    // The allocation list does not depend on the job's definition: both are read at once.
+    listing = req.allocId ? undefined : listJobAllocations(c.deps.nomad, jobId, { signal }).then((r) => r.value);
+    listing?.catch(() => undefined);
+    job = (await readJob(c.deps.nomad, jobId, { signal })).value;
+  }
   const task = resolveTask(job, req.serviceName).Name;
   return { jobId, job, task, types, cursor, tail: req.tail, since, batchBytes, listing };
 }

@@ -7,6 +7,9 @@
 //   cpu_percent      = sum(used_mhz) / sum(allocated_mhz) * 100        (allocated_mhz = the task's CPU reservation)
 // over the tasks that reported a sample. A task using one full core with 500 millicores reserved shows 200 %.
 // Memory is RSS, or the cgroup's Usage when RSS is 0 (cgroup v2); limits are the tasks' MemoryMB reservations.
+//
+// The allocation list of each sample comes from the plugin's instance cache when it can answer (read-your-writes as
+// for Status), else from Nomad; only the per-allocation reads (stats each sample, reservations once) reach Nomad.
 
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate, type Duration } from "@bufbuild/protobuf/wkt";
@@ -20,6 +23,7 @@ import type { Allocation } from "../nomad/types.js";
 import type { CallContext } from "../grpc/service-impl.js";
 import { jobIdFor } from "./instance-id.js";
 import type { ProviderDeps } from "./provider-deps.js";
+import type { InstanceCache } from "./instance-cache.js";
 
 const MiB = 1024 * 1024;
 const minIntervalMs = 100;
@@ -46,14 +50,20 @@ export interface AllocSample {
   usage: AllocResourceUsage;
 }
 
-export async function* streamResources(deps: ProviderDeps, req: ResourcesRequest, ctx: CallContext): AsyncGenerator<ResourcesResponse> {
+export async function* streamResources(
+  deps: ProviderDeps,
+  cache: InstanceCache,
+  req: ResourcesRequest,
+  ctx: CallContext,
+): AsyncGenerator<ResourcesResponse> {
   const jobId = jobIdFor(req.instanceId);
   const intervalMs = sampleInterval(req.interval);
-  // A missing job is NOT_FOUND (Nomad lists an unknown job's allocations as an empty list).
-  await readJob(deps.nomad, jobId, { signal: ctx.signal });
-  const limitsCache = new Map<string, TaskLimits>();
+  // A missing job is NOT_FOUND (Nomad lists an unknown job's allocations as an empty list). A job the cache holds
+  // exists; of any other, Nomad decides.
+  if (!(await cache.jobWithAllocations(jobId, ctx.signal))) await readJob(deps.nomad, jobId, { signal: ctx.signal });
+  const reservations = new Map<string, TaskLimits>();
   for (;;) {
-    yield await sampleOnce(deps, jobId, limitsCache, ctx.signal);
+    yield await sampleOnce(deps, cache, jobId, reservations, ctx.signal);
     if (intervalMs === 0) return;
     await sleep(intervalMs, undefined, { signal: ctx.signal }).catch((err) => {
       throw ProviderError.from(err);
@@ -61,21 +71,28 @@ export async function* streamResources(deps: ProviderDeps, req: ResourcesRequest
   }
 }
 
-async function sampleOnce(deps: ProviderDeps, jobId: string, cache: Map<string, TaskLimits>, signal: AbortSignal): Promise<ResourcesResponse> {
-  const allocs = (await listJobAllocations(deps.nomad, jobId, { signal })).value.filter(
-    (a) => a.ClientStatus === "running" && a.DesiredStatus === "run",
-  );
+async function sampleOnce(
+  deps: ProviderDeps,
+  instances: InstanceCache,
+  jobId: string,
+  reservations: Map<string, TaskLimits>,
+  signal: AbortSignal,
+): Promise<ResourcesResponse> {
+  // A job gone since the call began is not in the cache: Nomad's list (empty, or what it still holds) answers.
+  const listed =
+    (await instances.jobWithAllocations(jobId, signal))?.allocations ?? (await listJobAllocations(deps.nomad, jobId, { signal })).value;
+  const allocs = listed.filter((a) => a.ClientStatus === "running" && a.DesiredStatus === "run");
   const results = await Promise.allSettled(
     allocs.map(async (a): Promise<AllocSample> => {
-      let limits = cache.get(a.ID);
+      let limits = reservations.get(a.ID);
       if (!limits) {
         limits = taskLimits(await readAllocation(deps.nomad, a.ID, { signal }));
-        cache.set(a.ID, limits);
+        reservations.set(a.ID, limits);
       }
       return { allocId: a.ID, limits, usage: await readAllocationStats(deps.nomad, a.ID, signal) };
     }),
   );
-  for (const id of cache.keys()) if (!allocs.some((a) => a.ID === id)) cache.delete(id);
+  for (const id of reservations.keys()) if (!allocs.some((a) => a.ID === id)) reservations.delete(id);
   if (signal.aborted) throw ProviderError.from(signal.reason);
   const samples: AllocSample[] = [];
   const errors: string[] = [];
