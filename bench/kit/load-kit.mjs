@@ -14,8 +14,10 @@ export function loadKit(name) {
 }
 
 async function bundle(name) {
-  // Inside the repository so the bundle's require() and relative lookups resolve like the sources'.
-  const dir = fileURLToPath(new URL("../../node_modules/.cache/nomad-provider-bench/", import.meta.url));
+  // Inside the checkout (.tmp/ is ignored by git) so the bundle's require() finds node_modules and its relative lookups
+  // resolve two levels below the root, like the sources'. Not under node_modules/: a worktree whose node_modules is a
+  // symlink to another checkout's would write its bundles there, over that checkout's.
+  const dir = fileURLToPath(new URL("../../.tmp/bench-kits/", import.meta.url));
   mkdirSync(dir, { recursive: true });
   const outfile = `${dir}${name}.mjs`;
   await build({
