@@ -1,6 +1,7 @@
-// The floor for a Status through any Node gRPC plugin on this stack: a bare grpc-js server whose Status handler makes
-// the plugin's 3 Nomad reads (job, allocations, latest deployment) with undici, parses them, and answers an empty
-// message: no validation, mapping, port cache or error handling. Run by bench/status-latency.mjs as
+// The floor for a Status through any Node gRPC plugin on this stack that reads Nomad per call: a bare grpc-js server
+// whose Status handler makes the 3 Nomad reads of the plugin's uncached Status path (job, allocations, latest
+// deployment) with undici, parses them, and answers an empty message: no validation, mapping, port cache or error
+// handling. Run by bench/status-latency.mjs as
 // `node status-floor-server.cjs <nomad address> <job id>`; prints its port.
 "use strict";
 const { Agent, request } = require("undici");
