@@ -36,6 +36,9 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<vo
   // A host parses JSON lines; a person at a terminal reads text ones.
   const format = config.logFormat ?? (config.standalone && process.stderr.isTTY ? "text" : "json");
   const log = createLogger({ level: config.logLevel, format });
+  // Node's own warnings (MaxListenersExceeded, deprecations) would be plain text on stderr, where a host parses JSON.
+  process.removeAllListeners("warning");
+  process.on("warning", (w) => log.warn(`node: ${w.message}`, { warning: w.name }));
   jsonFailures = format === "json" && !config.standalone;
   for (const warning of config.warnings) log.warn(warning);
   const version = packageJson.version;

@@ -20,6 +20,7 @@
 //    so N watchers and the Status calls of one job share one computation.
 // While the cache is not live (priming, stream down or refused) callers use the uncached reads.
 
+import { setMaxListeners } from "node:events";
 import { delayUnlessAborted } from "../abortable-delay.js";
 import type { InstanceStatus } from "../../gen/ctrlplane/provider/v1/provider_pb.js";
 import type { NomadHttp } from "../nomad/nomad-http.js";
@@ -132,6 +133,8 @@ export class InstanceCache {
     if (this.#state !== "idle") return;
     this.#setState("priming");
     const signal = AbortSignal.any([this.#nomad.closing, this.#stopper.signal]);
+    // Every request in flight for the cache (a prime reads up to primeConcurrency jobs at once) listens on it.
+    setMaxListeners(this.#concurrency + 16, signal);
     this.#runSignal = signal;
     void this.#run(signal);
   }
