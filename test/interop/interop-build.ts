@@ -16,6 +16,8 @@ const run = promisify(execFile);
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const interopDir = join(repoRoot, "test/interop");
 const proto = join(repoRoot, "proto/ctrlplane/provider/v1/provider.proto");
+/** Builds any Go program of the repo (the go-host here, bench/go-status too) from Debian's toolchain. */
+const buildGo = join(repoRoot, "scripts/build-go.sh");
 // Outside the work tree, so a fresh clone on the same machine (CI after a session) reuses builds and Go's cache.
 const cacheDir = join(tmpdir(), "nomad-provider-interop");
 
@@ -37,17 +39,18 @@ export interface Built {
   buildMs: number;
 }
 
-/** The Go host binary (test/interop/go-host/build.sh), rebuilt only when its sources or the proto change. */
+/** The Go host binary (scripts/build-go.sh test/interop/go-host), rebuilt only when its sources, the build script or the
+ * proto change. */
 export async function buildGoHost(): Promise<Built> {
   requireToolchain("go-host");
   const srcDir = join(interopDir, "go-host");
-  const binary = join(cacheDir, `go-host-${inputsHash([...filesIn(srcDir), proto])}`);
+  const binary = join(cacheDir, `go-host-${inputsHash([...filesIn(srcDir), buildGo, proto])}`);
   if (existsSync(binary)) return { path: binary, buildMs: 0 };
 
   const start = performance.now();
   mkdirSync(cacheDir, { recursive: true });
   const partial = `${binary}.${process.pid}.partial`;
-  await run(join(srcDir, "build.sh"), [join(cacheDir, "go-work"), partial], { timeout: 300_000 });
+  await run(buildGo, [srcDir, join(cacheDir, "go-work"), partial], { timeout: 300_000 });
   renameSync(partial, binary);
   return { path: binary, buildMs: Math.round(performance.now() - start) };
 }

@@ -13,7 +13,7 @@ const pythonPackages = "/usr/lib/python3/dist-packages";
 
 /** Commands looked up on PATH; absolute paths must exist. */
 const needs: Record<Toolchain, string[]> = {
-  // test/interop/go-host/build.sh: Go in GOPATH mode with Debian's go-plugin, grpc-go and protobuf sources.
+  // scripts/build-go.sh test/interop/go-host: Go in GOPATH mode with Debian's go-plugin, grpc-go and protobuf sources.
   "go-host": [
     "go", "protoc", "protoc-gen-go", "protoc-gen-go-grpc",
     `${goPath}/github.com/hashicorp/go-plugin`, `${goPath}/google.golang.org/grpc`,
