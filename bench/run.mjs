@@ -27,5 +27,6 @@ for (const file of files) {
 }
 
 console.log("\nsummary:");
-for (const r of results) console.log(`  ${r.ok ? "ok  " : "FAIL"} ${r.file}${r.ratio !== undefined ? ` ratio ${r.ratio.toFixed(2)}` : ""}${r.error ? ` (${r.error})` : ""}`);
+// A benchmark whose toolchain is missing (bench/go-status.mjs without Go) says so and returns {ok: true, skipped: true}.
+for (const r of results) console.log(`  ${r.skipped ? "skip" : r.ok ? "ok  " : "FAIL"} ${r.file}${r.ratio !== undefined ? ` ratio ${r.ratio.toFixed(2)}` : ""}${r.error ? ` (${r.error})` : ""}`);
 process.exitCode = results.every((r) => r.ok) ? 0 : 1;

@@ -18,33 +18,12 @@
 import { setMaxListeners } from "node:events";
 import { Agent, request } from "undici";
 import { agentEntry, loadKit, pluginEntry, pollUntil } from "./kit/load-kit.mjs";
+import { agentRequests, agentStats, bigNode, primed, provisionAll } from "./kit/many-instances.mjs";
 
 const n = Number(process.env.BENCH_SCALE_N ?? 2000);
 const warmCalls = 1500;
 const measuredCalls = 1000;
 const watchChanges = Math.min(200, n);
-const bigNode = ["--driver-override", "mock_driver", "--cpu-mhz", "100000000", "--memory-mb", "100000000"];
-
-const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0);
-async function agentStats(address) {
-  const res = await request(`${address}/v1/devagent/stats`);
-  return res.body.json();
-}
-async function agentRequests(address) {
-  return sum((await agentStats(address)).Requests);
-}
-
-async function provisionAll(kit, client, ids) {
-  let next = 0;
-  const worker = async () => {
-    while (next < ids.length) {
-      const id = ids[next++];
-      const r = await client.provision(kit.provisionRequest(id), { deadlineMs: 60_000 });
-      if (r.state !== kit.InstanceState.RUNNING) throw new Error(`${id}: state ${r.state}`);
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, worker));
-}
 
 async function timeCalls(count, pick, fn) {
   const lat = [];
@@ -66,18 +45,6 @@ async function setup(kit, count) {
   await provisionAll(kit, client, ids);
   const provisionS = (performance.now() - started) / 1000;
   return { agent, plugin, client, ids, provisionS };
-}
-
-async function primed(kit, env) {
-  const started = performance.now();
-  for (;;) {
-    const before = await agentRequests(env.agent.address);
-    for (let i = 0; i < 10; i++) await env.client.status({ instanceId: env.ids[i % env.ids.length] });
-    const after = await agentRequests(env.agent.address);
-    // The stats read itself is not counted (/v1/devagent/* is exempt).
-    if (after === before) return performance.now() - started;
-    if (performance.now() - started > 120_000) throw new Error("the instance cache never answered without Nomad");
-  }
 }
 
 /** Opens one WatchStatus per instance; resolves once each has its first status. */
@@ -126,7 +93,7 @@ export async function run() {
 
   // Baseline: the same plugin with one instance.
   const one = await setup(kit, 1);
-  await primed(kit, one);
+  await primed(one);
   await timeCalls(warmCalls, () => one.ids[0], (id) => one.client.status({ instanceId: id }));
   const p50One = kit.percentile(await timeCalls(measuredCalls, () => one.ids[0], (id) => one.client.status({ instanceId: id })), 50);
   const rssOneMb = kit.rssBytes(one.plugin.pid) / 2 ** 20;
@@ -134,7 +101,7 @@ export async function run() {
 
   const env = await setup(kit, n);
   const rate = n / env.provisionS;
-  const primeMs = await primed(kit, env);
+  const primeMs = await primed(env);
   const dispatcher = new Agent({ connections: 8 });
   const direct = async (id) => {
     const get = async (path) => {
