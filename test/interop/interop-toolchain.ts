@@ -25,11 +25,11 @@ const needs: Record<Toolchain, string[]> = {
 
 /** Every test file that needs a toolchain, by its path from the repository root. */
 export const interopTests: Record<string, Toolchain> = {
-  "test/interop-go-plugin-host.test.ts": "go-host",
-  "test/interop-go-plugin-host-multiplexed.test.ts": "go-host",
-  "test/interop-installed-command-go-host.test.ts": "go-host",
-  "test/interop-executable-go-host.test.ts": "go-host",
-  "test/interop-python-client.test.ts": "python-client",
+  "test/interop/interop-go-plugin-host.test.ts": "go-host",
+  "test/interop/interop-go-plugin-host-multiplexed.test.ts": "go-host",
+  "test/interop/interop-installed-command-go-host.test.ts": "go-host",
+  "test/interop/interop-executable-go-host.test.ts": "go-host",
+  "test/interop/interop-python-client.test.ts": "python-client",
 };
 
 export const enableHint = "sudo .ci/install-interop-deps";
