@@ -39,6 +39,7 @@ import {
   statusMarks,
   withNotices,
   type StatusMarks,
+  type StatusSnapshot,
 } from "./status.js";
 import { autoRevertNoticeWith } from "./auto-revert-notice.js";
 
@@ -251,6 +252,40 @@ export class InstanceCache {
       });
     }
     return memo;
+  }
+
+  /**
+   * What readInstanceStatus reports (status, job, allocations, blocked placement) from memory, for writes waiting for
+   * their instance to converge; undefined when the cache cannot answer (as status()). The job is the compact one.
+   */
+  async snapshot(jobId: string, signal: AbortSignal | undefined): Promise<StatusSnapshot | undefined> {
+    const status = await this.status(jobId, signal);
+    const inst = this.live ? this.#instances.get(jobId) : undefined;
+    if (!status || !inst?.job) return undefined;
+    const allocations = incarnationAllocs(inst).sort(byId);
+    const placementBlocked = placementMayBeBlocked(inst.job, allocations) ? blockedPlacementFrom(inst.blockedEvals.values()) : "";
+    return {
+      status,
+      marks: this.#marks(inst),
+      job: inst.job,
+      allocations,
+      allocationsIndex: undefined,
+      deploymentIndex: undefined,
+      placementBlocked,
+      cached: true,
+    };
+  }
+
+  /** Rings `changes` whenever a batch touches the job or the cache's state changes; returns the unsubscribe. */
+  follow(jobId: string, changes: { ring(): void }): () => void {
+    const offChange = this.onChange((ids) => {
+      if (ids.has(jobId)) changes.ring();
+    });
+    const offState = this.onState(() => changes.ring());
+    return () => {
+      offChange();
+      offState();
+    };
   }
 
   /** Computed with the cache's own signal: the result is shared, so one reader's cancellation must not fail the rest. */

@@ -342,6 +342,8 @@ export interface StatusSnapshot {
   deploymentIndex: bigint | undefined;
   /** Why Nomad holds allocations back (a blocked evaluation's FailedTGAllocs), "" when nothing waits for placement. */
   placementBlocked: string;
+  /** From the instance cache (compact job and allocations, no indexes to block on) rather than from Nomad reads. */
+  cached?: true;
 }
 
 /** Reads job, allocations, deployment (and ports the cache lacks) and maps them. NOT_FOUND when the job is absent. */

@@ -1,11 +1,16 @@
-// Waits for an instance to reach a condition, driven by Nomad blocking queries on the job's allocations (every
-// placement, task state or health change bumps their index), until a time limit. Returns the last snapshot either way.
+// Waits for an instance to reach a condition, until a time limit; returns the last snapshot either way. While the
+// process's instance cache is live (something started it: Status, WatchStatus, Logs...), the snapshots come from it
+// and each of its changes to the job re-checks: no Nomad request (the write's own index is waited for, as for
+// Status). Otherwise Nomad is read, driven by blocking queries on the job's allocations (every placement, task state
+// or health change bumps their index) and its latest deployment.
 
 import { linkedSignal } from "../trace-context.js";
 import type { NomadHttp } from "../nomad/nomad-http.js";
 import { listJobAllocations, readLatestDeployment } from "../nomad/jobs.js";
 import { Code, ProviderError } from "../errors.js";
 import { AllocPortCache, readInstanceStatus, type StatusSnapshot } from "./status.js";
+import { startedInstanceCache } from "./instance-cache.js";
+import { ChangeSignal } from "./change-signal.js";
 
 export interface WaitOptions {
   signal: AbortSignal;
@@ -25,15 +30,34 @@ export async function waitForInstance(
   done: (snapshot: StatusSnapshot) => boolean,
   options: WaitOptions,
 ): Promise<WaitResult> {
-  const cache = new AllocPortCache();
-  let snapshot = await readInstanceStatus(nomad, jobId, options.signal, cache);
-  while (!done(snapshot)) {
-    const remaining = options.until - Date.now();
-    if (remaining <= 0) return { snapshot, reached: false };
-    await blockForChange(nomad, jobId, snapshot, remaining, options.signal);
-    snapshot = await readInstanceStatus(nomad, jobId, options.signal, cache);
+  const ports = new AllocPortCache();
+  const cache = startedInstanceCache(nomad);
+  // Subscribed before the first read, so a change between the two is not missed.
+  const changes = new ChangeSignal();
+  const unfollow = cache?.follow(jobId, changes);
+  const current = async () => (await cache?.snapshot(jobId, options.signal)) ?? (await readInstanceStatus(nomad, jobId, options.signal, ports));
+  try {
+    let snapshot = await current();
+    while (!done(snapshot)) {
+      const remaining = options.until - Date.now();
+      if (remaining <= 0) return { snapshot, reached: false };
+      if (snapshot.cached) await nextChange(changes, remaining, options.signal);
+      else await blockForChange(nomad, jobId, snapshot, remaining, options.signal);
+      snapshot = await current();
+    }
+    return { snapshot, reached: true };
+  } finally {
+    unfollow?.();
   }
-  return { snapshot, reached: true };
+}
+
+/** The cache's next change of the job (or of its state), or `ms` passing; throws only when `signal` aborts. */
+async function nextChange(changes: ChangeSignal, ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await changes.next(linkedSignal([signal, AbortSignal.timeout(Math.max(1, ms))]));
+  } catch (err) {
+    if (signal.aborted) throw err;
+  }
 }
 
 /**
