@@ -22,13 +22,13 @@ import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 import { Agent, request } from "undici";
 import { agentEntry, loadKit, pluginEntry, pollUntil } from "./kit/load-kit.mjs";
+import { bigNode, provisionAll } from "./kit/many-instances.mjs";
 
 const n = Number(process.env.BENCH_SCALE_N ?? 2000);
 const writesPerPath = Number(process.env.BENCH_FRESHNESS_WRITES ?? 240);
 const perRound = 20;
 const seenTimeoutMs = 10_000;
 const heapRounds = 5;
-const bigNode = ["--driver-override", "mock_driver", "--cpu-mhz", "100000000", "--memory-mb", "100000000"];
 
 /** A gc() without --expose-gc on the command line (bench/run.mjs runs every bench in one plain node process). */
 function gcFunction() {
@@ -48,18 +48,6 @@ async function heapUsed() {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-async function provisionAll(rk, client, ids) {
-  let next = 0;
-  const worker = async () => {
-    while (next < ids.length) {
-      const id = ids[next++];
-      const r = await client.provision(rk.provisionRequest(id), { deadlineMs: 60_000 });
-      if (r.state !== rk.InstanceState.RUNNING) throw new Error(`${id}: state ${r.state}`);
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, worker));
-}
 
 /** An agent process with `count` instances provisioned through a plugin process (stopped afterwards). */
 async function populatedAgent(rk, count) {
