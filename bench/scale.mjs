@@ -47,18 +47,23 @@ async function setup(kit, count) {
   // poller would) and the rest wait on its events: Nomad requests per Provision, both ways.
   const uncached = count >= 20 ? ids.slice(0, Math.ceil(count / 10)) : ids;
   let before = await agentRequests(agent.address);
+  const t0 = performance.now();
   await provisionAll(kit, client, uncached);
+  const uncachedRate = uncached.length / ((performance.now() - t0) / 1000);
   const perProvisionUncached = ((await agentRequests(agent.address)) - before) / uncached.length;
   let perProvisionCached;
+  let cachedRate;
   let primeMs;
   if (uncached.length < ids.length) {
     primeMs = await primed({ agent, client, ids: uncached });
     before = await agentRequests(agent.address);
+    const t1 = performance.now();
     await provisionAll(kit, client, ids.slice(uncached.length));
+    cachedRate = (ids.length - uncached.length) / ((performance.now() - t1) / 1000);
     perProvisionCached = ((await agentRequests(agent.address)) - before) / (ids.length - uncached.length);
   }
   const provisionS = (performance.now() - started) / 1000;
-  return { agent, plugin, client, ids, provisionS, perProvisionUncached, perProvisionCached, primeMs };
+  return { agent, plugin, client, ids, provisionS, perProvisionUncached, perProvisionCached, uncachedRate, cachedRate, primeMs };
 }
 
 /** Opens one WatchStatus per instance; resolves once each has its first status. */
@@ -186,7 +191,7 @@ export async function run() {
   const vsDirect = p50N / p50Direct;
   console.log(`scale: ${n} instances provisioned through the plugin in ${env.provisionS.toFixed(1)} s (${rate.toFixed(0)}/s, mock_driver); a fresh plugin's instance cache primed ${(primeMs / 1000).toFixed(1)} s after its first Status`);
   if (env.perProvisionCached !== undefined) {
-    console.log(`scale: Nomad requests per Provision ${env.perProvisionCached.toFixed(1)} waiting on the instance cache vs ${env.perProvisionUncached.toFixed(1)} reading Nomad (first ${Math.ceil(n / 10)}): ratio ${(env.perProvisionCached / env.perProvisionUncached).toFixed(2)}`);
+    console.log(`scale: Nomad requests per Provision ${env.perProvisionCached.toFixed(1)} waiting on the instance cache vs ${env.perProvisionUncached.toFixed(1)} reading Nomad (first ${Math.ceil(n / 10)}): ratio ${(env.perProvisionCached / env.perProvisionUncached).toFixed(2)}; rate ${env.cachedRate.toFixed(0)}/s vs ${env.uncachedRate.toFixed(0)}/s`);
   }
   console.log(`scale: Status p50 at ${n} instances ${p50N.toFixed(2)} ms vs at 1 ${p50One.toFixed(2)} ms: ratio ${atScale.toFixed(2)} (target <= 1.2) ${atScale <= 1.2 ? "OK" : "OVER TARGET"}`);
   console.log(`scale: Status p50 ${p50N.toFixed(2)} ms vs direct uncached reads (job+allocations+deployment) ${p50Direct.toFixed(2)} ms: ratio ${vsDirect.toFixed(2)} (target <= 0.5) ${vsDirect <= 0.5 ? "OK" : "OVER TARGET"}`);
