@@ -438,7 +438,7 @@ export class InstanceCache {
         if (!job?.ID?.startsWith(this.#prefix)) return undefined;
         const inst = this.#entry(job.ID);
         const cur = inst.job;
-        if (p.Deleted === true) {
+        if (isJobDeletion(event, job)) {
           if (!cur || (cur.ModifyIndex ?? 0) <= event.Index) inst.job = undefined;
           return job.ID;
         }
@@ -533,6 +533,17 @@ function incarnationAllocs(inst: CachedInstance): AllocListStub[] {
 }
 
 const byId = (a: AllocListStub, b: AllocListStub) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0);
+
+/**
+ * Whether a Job event reports the job's removal (a purge, or garbage collection). Nomad 2.0 says so (JobEvent.Deleted);
+ * before it (1.6-1.11) a removal is published as the job as it was before, so its ModifyIndex is older than the event,
+ * while a stop (deregister without purge) publishes the stopped job written at the event's index.
+ */
+function isJobDeletion(event: StreamEvent, job: Job): boolean {
+  if (event.Payload?.Deleted === true) return true;
+  const deregister = event.Type === "JobDeregistered" || event.Type === "JobBatchDeregistered";
+  return deregister && (job.ModifyIndex ?? 0) < event.Index;
+}
 
 /** A job event is news when it is a newer incarnation, or the same incarnation at a version and index not older. */
 function newerJob(job: Job, cur: Job): boolean {

@@ -230,8 +230,9 @@ export class JobService {
       this.store.jobs.delete(key);
       this.store.jobVersions.delete(key);
       txn.touch("jobs", "job_versions");
-      // Nomad publishes a purge as the deleted job (JobEvent.Deleted), a stop as the job with Stop=true.
-      txn.event({ Topic: "Job", Type: "JobDeregistered", Key: jobId, Namespace: namespace, FilterKeys: null, Payload: { Job: existing, Deleted: true } });
+      // Nomad 1.6-1.11 (this agent says 1.6.2) publish a purge as the job as it was before (its ModifyIndex older than
+      // the event); only Nomad 2.0 adds JobEvent.Deleted. A stop is the job with Stop=true, written at the event's index.
+      txn.event({ Topic: "Job", Type: "JobDeregistered", Key: jobId, Namespace: namespace, FilterKeys: null, Payload: { Job: existing } });
       const ev = this.scheduler.createEval(txn, existing, "job-deregister");
       return { ...empty, EvalID: ev.ID, EvalCreateIndex: txn.index, JobModifyIndex: txn.index, Index: txn.index };
     });
