@@ -1,6 +1,7 @@
 // /v1/allocations, /v1/allocation/:id, /v1/allocation/:id/stop and the evaluation/deployment read endpoints.
 
 import { blockingQuery } from "../http/blocking-query.js";
+import { applyListFilter, listFilter } from "../http/list-filter.js";
 import { badRequest, HttpError, notFound } from "../http/http-error.js";
 import { readJson, type RequestContext } from "../http/request-context.js";
 import { sendJson, setIndex, setQueryMeta } from "../http/reply.js";
@@ -19,9 +20,10 @@ export function registerAllocRoutes(router: Router, deps: RouteDeps): void {
   router.add("GET", "/v1/allocations", (ctx) =>
     blockingQuery(ctx, store, () => {
       const prefix = ctx.query.get("prefix") ?? "";
-      const body = [...store.allocs.values()]
-        .filter((a) => inNs(ctx, a.Namespace) && a.ID.startsWith(prefix))
-        .map((a) => allocStub(a, ctx.query.get("resources") === "true"));
+      const filter = listFilter(ctx.query);
+      // A filter sees the stored allocation (Job, Metrics, ...), not the stub the list answers with.
+      const allocs = [...store.allocs.values()].filter((a) => inNs(ctx, a.Namespace) && a.ID.startsWith(prefix));
+      const body = applyListFilter(allocs, filter).map((a) => allocStub(a, ctx.query.get("resources") === "true"));
       return { index: store.indexOf("allocs"), body };
     }),
   );
@@ -55,7 +57,16 @@ export function registerAllocRoutes(router: Router, deps: RouteDeps): void {
   router.add("GET", "/v1/evaluations", (ctx) =>
     blockingQuery(ctx, store, () => {
       const prefix = ctx.query.get("prefix") ?? "";
-      const body = [...store.evals.values()].filter((e) => inNs(ctx, e.Namespace) && e.ID.startsWith(prefix)).map(evalJson);
+      // Nomad's older filters, exact matches (command/agent/eval_endpoint.go; EvalListRequest.ShouldBeFiltered).
+      const status = ctx.query.get("status") ?? "";
+      const job = ctx.query.get("job") ?? "";
+      if (ctx.query.get("filter") && (status || job)) throw badRequest("Filter expression cannot be used with other filter parameters");
+      const filter = listFilter(ctx.query);
+      const evals = [...store.evals.values()].filter(
+        (e) => inNs(ctx, e.Namespace) && e.ID.startsWith(prefix) && (!status || e.Status === status) && (!job || e.JobID === job),
+      );
+      // The stored evaluation has every field; the answer leaves out the empty ones (evalJson), a filter does not.
+      const body = applyListFilter(evals, filter).map(evalJson);
       return { index: store.indexOf("evals"), body };
     }),
   );
@@ -91,10 +102,11 @@ function registerDeploymentRoutes(router: Router, deps: RouteDeps): void {
     return d;
   };
   router.add("GET", "/v1/deployments", (ctx) =>
-    blockingQuery(ctx, store, () => ({
-      index: store.indexOf("deployments"),
-      body: [...store.deployments.values()].filter((d) => inNs(ctx, d.Namespace) && d.ID.startsWith(ctx.query.get("prefix") ?? "")),
-    })),
+    blockingQuery(ctx, store, () => {
+      const filter = listFilter(ctx.query);
+      const deployments = [...store.deployments.values()].filter((d) => inNs(ctx, d.Namespace) && d.ID.startsWith(ctx.query.get("prefix") ?? ""));
+      return { index: store.indexOf("deployments"), body: applyListFilter(deployments, filter) };
+    }),
   );
   router.add("GET", "/v1/deployment/:id", (ctx) =>
     blockingQuery(ctx, store, () => {

@@ -1,6 +1,7 @@
 // /v1/jobs, /v1/job/:id/... and /v1/validate/job: Nomad's job HTTP endpoints (command/agent/job_endpoint.go).
 
 import { blockingQuery } from "../http/blocking-query.js";
+import { applyListFilter, listFilter } from "../http/list-filter.js";
 import { badRequest, HttpError, methodNotAllowed, notFound } from "../http/http-error.js";
 import { readJson, type RequestContext } from "../http/request-context.js";
 import { sendJson, setIndex, setQueryMeta } from "../http/reply.js";
@@ -32,10 +33,12 @@ export function registerJobRoutes(router: Router, deps: RouteDeps): void {
     blockingQuery(ctx, store, () => {
       const prefix = ctx.query.get("prefix") ?? "";
       const withMeta = boolParam(ctx, "meta");
-      const body = [...store.jobs.values()]
+      const filter = listFilter(ctx.query);
+      // Nomad walks jobs in ID order and evaluates a filter on the stored job, not on the stub it answers with.
+      const jobs = [...store.jobs.values()]
         .filter((j) => inNs(ctx, j.Namespace) && j.ID.startsWith(prefix))
-        .sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0))
-        .map((j) => jobStub(j, store.allocsOfJob(j.Namespace, j.ID), withMeta, store.evalsOfJob(j.Namespace, j.ID)));
+        .sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0));
+      const body = applyListFilter(jobs, filter).map((j) => jobStub(j, store.allocsOfJob(j.Namespace, j.ID), withMeta, store.evalsOfJob(j.Namespace, j.ID)));
       return { index: store.indexOf("jobs", "allocs", "evals"), body };
     }),
   );
