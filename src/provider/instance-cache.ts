@@ -26,7 +26,7 @@ import type { InstanceStatus } from "../../gen/ctrlplane/provider/v1/provider_pb
 import type { NomadHttp } from "../nomad/nomad-http.js";
 import type { AllocListStub, Allocation, Deployment, Evaluation, Job, StreamEvent, TaskState } from "../nomad/types.js";
 import { readEventStream, isPermanentStreamError, type IndexedBatch } from "../nomad/event-stream.js";
-import { listAllocationStubs, listDeployments, listEvaluations, listJobStubs } from "../nomad/namespace-state.js";
+import { listAllocationStubs, listBlockedEvaluations, listDeployments, listJobStubs } from "../nomad/namespace-state.js";
 import { readJob } from "../nomad/jobs.js";
 import { readAllocation } from "../nomad/allocations.js";
 import { Code, ProviderError } from "../errors.js";
@@ -369,9 +369,9 @@ export class InstanceCache {
     const started = performance.now();
     const [jobs, allocs, deployments, evals] = await Promise.all([
       listJobStubs(this.#nomad, this.#prefix, signal),
-      listAllocationStubs(this.#nomad, signal),
-      listDeployments(this.#nomad, signal),
-      listEvaluations(this.#nomad, signal),
+      listAllocationStubs(this.#nomad, this.#prefix, signal),
+      listDeployments(this.#nomad, this.#prefix, signal),
+      listBlockedEvaluations(this.#nomad, this.#prefix, signal),
     ]);
     const indexes = [jobs.index, allocs.index, deployments.index, evals.index].map((i) => Number(i ?? 0n));
     const from = Math.min(...indexes);
@@ -401,6 +401,7 @@ export class InstanceCache {
         if (!(err instanceof ProviderError && err.code === Code.NotFound)) throw err;
       }
     });
+    // Nomad sends only the prefix's objects (and only blocked evaluations); checked again in case a server did not filter.
     for (const a of allocs.value) if (a.JobID.startsWith(this.#prefix)) entry(a.JobID).allocs.set(a.ID, compactAlloc(a, a.JobVersion));
     for (const d of deployments.value) if (d.JobID.startsWith(this.#prefix)) entry(d.JobID).deployments.set(d.ID, compactDeployment(d));
     for (const e of evals.value) if (e.JobID.startsWith(this.#prefix) && e.Status === "blocked") entry(e.JobID).blockedEvals.set(e.ID, e);
