@@ -87,6 +87,10 @@ describe("filter on the dev agent's list endpoints", () => {
     expect(ids(await get("/v1/jobs", "TaskGroups.0.Count == 2"))).toEqual(["cp-a"]);
     expect(ids(await get("/v1/jobs", '"*" in Datacenters and not (ID contains "b" or ID == "web")'))).toEqual(["cp-a"]);
 
+    // Nesting as deep as a generated filter may nest.
+    const nested = `${"(".repeat(12)}ID == "cp-b"${")".repeat(12)} or ${"not (".repeat(11)}ID != "web"${")".repeat(11)}`;
+    expect(ids(await get("/v1/jobs", nested))).toEqual(["cp-b", "web"]);
+
     const allocs = await get("/v1/allocations?resources=true");
     const cpAllocs = await get("/v1/allocations?resources=true", 'JobID matches "^cp-"');
     expect(ids(cpAllocs, "JobID")).toEqual(["cp-a", "cp-a", "cp-b"]);

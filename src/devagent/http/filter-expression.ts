@@ -93,6 +93,12 @@ class Engine {
   readonly #errors: string[] = [];
   readonly #rstack: Rule[] = [];
   readonly #vstack: Labels[] = [];
+  /**
+   * Rule results by rule, position and inversion. Without it nested parentheses cost exponential time (depth 10: tens
+   * of seconds); with it answers are the same, since a rule parsed again at the same position would only record the
+   * same failures and errors again, which the expected set and the deduplicated errors do not keep twice.
+   */
+  readonly #memo = new Map<string, { val: unknown; ok: boolean; end: Point }>();
 
   constructor(input: string, rules: Rule[]) {
     this.#runes = [...input];
@@ -222,8 +228,17 @@ class Engine {
         this.#pt = start;
         return [undefined, e.t === "and" ? ok : !ok];
       }
-      case "ref":
-        return this.#rule(this.#rules.get(e.name)!);
+      case "ref": {
+        const key = `${e.name} ${this.#pt.i} ${this.#inverted}`;
+        const known = this.#memo.get(key);
+        if (known) {
+          this.#pt = known.end;
+          return [known.val, known.ok];
+        }
+        const [val, ok] = this.#rule(this.#rules.get(e.name)!);
+        this.#memo.set(key, { val, ok, end: this.#pt });
+        return [val, ok];
+      }
       case "label": {
         const [v, ok] = this.#scoped(() => this.#expr(e.expr));
         if (ok) this.#vstack[this.#vstack.length - 1]![e.label] = v;
