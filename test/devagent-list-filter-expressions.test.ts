@@ -43,7 +43,13 @@ const refused: [string, string][] = [
   ["Job.ID == 'x'", "1:11 (10): no match found, expected: \"-\", \"0\", \"\\\"\", \"`\", [ \\t\\r\\n], [1-9] or [a-zA-Z]"],
 ];
 
-const runningAllocs = async () => ((await get("/v1/allocations")).json as { ClientStatus: string }[]).filter((a) => a.ClientStatus === "running").length;
+/** Four allocations running and every deployment finished: nothing changes between the reads compared below. */
+async function settled(): Promise<boolean> {
+  const running = ((await get("/v1/allocations")).json as { ClientStatus: string }[]).filter((a) => a.ClientStatus === "running").length;
+  const deployments = (await get("/v1/deployments")).json as { Status: string }[];
+  const evals = (await get("/v1/evaluations")).json as { Status: string }[];
+  return running === 4 && deployments.length === 3 && deployments.every((d) => d.Status === "successful") && evals.every((e) => e.Status === "complete");
+}
 
 describe("filter on the dev agent's list endpoints", () => {
   it("answers a filter it cannot parse with Nomad's 400 and go-bexpr's message, before any object exists", async () => {
@@ -74,7 +80,7 @@ describe("filter on the dev agent's list endpoints", () => {
     await register("cp-a", 2);
     await register("cp-b", 1, { team: "blue" });
     await register("web", 1, { team: "red" });
-    await until(async () => (await runningAllocs()) === 4, "four running allocations");
+    await until(settled, "four running allocations and three successful deployments");
 
     const allJobs = await get("/v1/jobs");
     const cpJobs = await get("/v1/jobs", 'ID matches "^cp-"');

@@ -2,11 +2,11 @@
 // the allocations (with their allocated resources, so ports need no per-allocation read), deployments and blocked
 // evaluations of those jobs in the transport's namespace, each with its X-Nomad-Index.
 //
-// Only the prefix's objects are asked for: Nomad's list endpoints take a `filter` expression (Nomad 1.2 and later)
-// and evaluate it on the servers, so a namespace shared with many other jobs and thousands of evaluations costs the
-// servers' encoding and the network only what the cache keeps. The index in the answer is still the whole table's
-// (the blocking-query index the event stream opens at), filtered or not. A Nomad that ignored the parameter would
-// answer everything; the cache checks each object's job ID itself as well.
+// Only the prefix's objects are asked for: Nomad's list endpoints take a `filter` expression (all four since Nomad
+// 1.3) and evaluate it on the servers, so a namespace shared with many other jobs and thousands of evaluations costs
+// the servers' encoding and the network only what the cache keeps. The index in the answer is still the whole
+// table's (the blocking-query index the event stream opens at), filtered or not. An older Nomad ignores the
+// parameter and answers everything; the cache checks each object's job ID itself as well.
 
 import type { NomadHttp } from "./nomad-http.js";
 import type { AllocListStub, Deployment, Evaluation } from "./types.js";
