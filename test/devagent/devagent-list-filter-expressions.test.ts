@@ -5,7 +5,7 @@
 // together with `filter`.
 
 import { describe, expect, it } from "vitest";
-import { api, shJob, until, useDevAgent } from "./helpers/dev-agent.js";
+import { api, shJob, until, useDevAgent } from "../helpers/dev-agent.js";
 
 const agent = useDevAgent({ driverOverride: "mock_driver" });
 

@@ -4,11 +4,11 @@
 // operator watching the traffic between the plugin and Nomad sees. The cache holds exactly what it held before.
 
 import { afterEach, describe, expect, it } from "vitest";
-import { InstanceCache } from "../src/provider/instance-cache.js";
-import { NomadHttp } from "../src/nomad/nomad-http.js";
-import { createLogger } from "../src/log.js";
-import { api, shJob, until, useDevAgent } from "./helpers/dev-agent.js";
-import { recordingProxy, type Exchange, type RecordingProxy } from "./helpers/recording-proxy.js";
+import { InstanceCache } from "../../src/provider/instance-cache.js";
+import { NomadHttp } from "../../src/nomad/nomad-http.js";
+import { createLogger } from "../../src/log.js";
+import { api, shJob, until, useDevAgent } from "../helpers/dev-agent.js";
+import { recordingProxy, type Exchange, type RecordingProxy } from "../helpers/recording-proxy.js";
 
 const agent = useDevAgent({ driverOverride: "mock_driver" });
 const log = createLogger({ level: "warn" });
