@@ -4,6 +4,7 @@
 
 import type { NomadHttp } from "./nomad-http.js";
 import { blockingQuery, type Indexed, type ReadOptions } from "./blocking-query.js";
+import { jobIdPrefixFilter } from "./filter-expression.js";
 
 /** One row of a list: the job it belongs to and when it last changed. */
 export interface ChangeRow {
@@ -19,10 +20,22 @@ interface Row {
   ModifyIndex?: number;
 }
 
-/** GET /v1/<list> in the transport's namespace, as change rows. */
-export async function listChangeRows(nomad: NomadHttp, list: NamespaceList, options: ReadOptions = {}): Promise<Indexed<ChangeRow[]>> {
+/**
+ * GET /v1/<list> in the transport's namespace, as change rows; only the rows of jobs whose ID starts with `jobPrefix`
+ * (the servers filter: `prefix` for jobs, a `filter` expression for the others), all rows when it is "".
+ */
+export async function listChangeRows(
+  nomad: NomadHttp,
+  list: NamespaceList,
+  options: ReadOptions = {},
+  jobPrefix = "",
+): Promise<Indexed<ChangeRow[]>> {
   // Allocation stubs carry every task's state and events by default; change detection needs none of that.
-  const extra = list === "allocations" ? { task_states: "false" } : {};
+  const extra: Record<string, string> = list === "allocations" ? { task_states: "false" } : {};
+  if (jobPrefix) {
+    if (list === "jobs") extra.prefix = jobPrefix;
+    else extra.filter = jobIdPrefixFilter(jobPrefix);
+  }
   const res = await nomad.request<Row[] | null>("GET", `/v1/${list}`, {
     signal: options.signal,
     query: blockingQuery(options, extra),

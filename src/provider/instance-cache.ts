@@ -42,6 +42,7 @@ import {
   type StatusSnapshot,
 } from "./status.js";
 import { autoRevertNoticeWith } from "./auto-revert-notice.js";
+import { jobIdPrefix } from "./instance-id.js";
 
 /** What the cache holds per job ID (the job may be gone while its allocations and deployments remain, as in Nomad). */
 export interface CachedInstance {
@@ -99,7 +100,7 @@ export class InstanceCache {
   constructor(nomad: NomadHttp, log: Logger, options: InstanceCacheOptions = {}) {
     this.#nomad = nomad;
     this.#log = log;
-    this.#prefix = options.prefix ?? "cp-";
+    this.#prefix = options.prefix ?? jobIdPrefix;
     this.#rywMs = options.readYourWritesMs ?? 2_000;
     this.#concurrency = options.primeConcurrency ?? 16;
     this.#minBackoff = options.minBackoffMs ?? 100;

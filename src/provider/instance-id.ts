@@ -16,7 +16,10 @@ export function jobIdFor(instanceId: string, field = "instance_id"): string {
   return jobIdOf(instanceId);
 }
 
+/** What every instance's job ID starts with. */
+export const jobIdPrefix = "cp-";
+
 /** The Nomad job ID of an (already validated) instance id. */
 export function jobIdOf(instanceId: string): string {
-  return `cp-${instanceId}`;
+  return `${jobIdPrefix}${instanceId}`;
 }

@@ -1,11 +1,13 @@
 // WatchStatus without an event stream: three namespace-wide blocking queries (jobs, allocations, deployments) shared
 // by every watcher of the process. Each answer is reduced to a per-job fingerprint (row count and highest
-// ModifyIndex); a watched job whose fingerprint moved is rung. The connection count stays at three however many
+// ModifyIndex); a watched job whose fingerprint moved is rung. Nomad sends only the rows of the plugin's jobs (`prefix`
+// and `filter` on the lists), not the whole namespace's. The connection count stays at three however many
 // instances are watched, so a fallback never starves the transport's pool for the plugin's other calls.
 
 import { delayUnlessAborted } from "../abortable-delay.js";
 import type { NomadHttp } from "../nomad/nomad-http.js";
 import { listChangeRows, type ChangeRow, type NamespaceList } from "../nomad/namespace-lists.js";
+import { jobIdPrefix } from "./instance-id.js";
 import type { Logger } from "../log.js";
 
 export interface FallbackTarget {
@@ -27,7 +29,7 @@ async function followList(nomad: NomadHttp, list: NamespaceList, target: Fallbac
   let seen = new Map<string, string>();
   while (!signal.aborted) {
     try {
-      const answer = await listChangeRows(nomad, list, { index, waitMs, signal });
+      const answer = await listChangeRows(nomad, list, { index, waitMs, signal }, jobIdPrefix);
       const now = fingerprints(answer.value, target.watched());
       // The first answer rings everyone: a change between a watcher's last read and this answer would be in the baseline.
       const first = index === undefined;
