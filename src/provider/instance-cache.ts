@@ -64,6 +64,11 @@ export interface InstanceCacheOptions {
   readYourWritesMs?: number;
   /** Parallel job reads while priming (default 16). */
   primeConcurrency?: number;
+  /**
+   * How often a live cache lists the allocations and deployments again to drop what Nomad garbage-collected (Nomad
+   * publishes no event for that; default 30 min), as an informer's resync period.
+   */
+  resyncMs?: number;
   /** Retry bounds after a drop (default 100 ms .. 5 s); a refused stream is retried every refusedRetryMs (30 s). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -81,6 +86,7 @@ export class InstanceCache {
   readonly #minBackoff: number;
   readonly #maxBackoff: number;
   readonly #refusedRetry: number;
+  readonly #resyncMs: number;
   #instances = new Map<string, CachedInstance>();
   #applied = 0;
   #state: CacheState = "idle";
@@ -95,7 +101,7 @@ export class InstanceCache {
   #runSignal: AbortSignal | undefined;
   #lastError = "";
   /** Counters for HealthCheck, tests and benchmarks. */
-  readonly stats = { primes: 0, lastPrimeMs: 0, batches: 0, allocReads: 0 };
+  readonly stats = { primes: 0, lastPrimeMs: 0, batches: 0, allocReads: 0, resyncs: 0, collected: 0 };
 
   constructor(nomad: NomadHttp, log: Logger, options: InstanceCacheOptions = {}) {
     this.#nomad = nomad;
@@ -106,6 +112,7 @@ export class InstanceCache {
     this.#minBackoff = options.minBackoffMs ?? 100;
     this.#maxBackoff = options.maxBackoffMs ?? 5_000;
     this.#refusedRetry = options.refusedRetryMs ?? 30_000;
+    this.#resyncMs = options.resyncMs ?? 30 * 60_000;
   }
 
   get state(): CacheState {
@@ -139,6 +146,7 @@ export class InstanceCache {
     setMaxListeners(this.#concurrency + 16, signal);
     this.#runSignal = signal;
     void this.#run(signal);
+    void this.#resyncLoop(signal);
   }
 
   close(): void {
@@ -333,6 +341,57 @@ export class InstanceCache {
         backoff = Math.min(backoff * 2, this.#maxBackoff);
       }
     }
+  }
+
+  async #resyncLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await delayUnlessAborted(this.#resyncMs, signal);
+      if (signal.aborted || !this.live) continue;
+      try {
+        await this.#resync(signal);
+      } catch (err) {
+        if (!signal.aborted) this.#log.debug("instance cache resync failed; trying again next period", { error: err });
+      }
+    }
+  }
+
+  /**
+   * Drops the allocations and deployments Nomad no longer lists (garbage-collected: no event says so), and instances
+   * left with nothing; the stream keeps running. Only what the list could have shown is dropped: an object changed
+   * after the list's index came from an event and stays.
+   */
+  async #resync(signal: AbortSignal): Promise<void> {
+    const primes = this.stats.primes;
+    const [allocs, deployments] = await Promise.all([
+      listAllocationStubs(this.#nomad, this.#prefix, signal),
+      listDeployments(this.#nomad, this.#prefix, signal),
+    ]);
+    // A re-prime meanwhile replaced everything with newer lists.
+    if (primes !== this.stats.primes || !this.live) return;
+    const allocIndex = Number(allocs.index ?? 0n);
+    const deploymentIndex = Number(deployments.index ?? 0n);
+    const listedAllocs = new Set(allocs.value.map((a) => a.ID));
+    const listedDeployments = new Set(deployments.value.map((d) => d.ID));
+    const touched = new Set<string>();
+    for (const [jobId, inst] of this.#instances) {
+      for (const [id, a] of inst.allocs) {
+        if (a.ModifyIndex <= allocIndex && !listedAllocs.has(id)) {
+          inst.allocs.delete(id);
+          touched.add(jobId);
+          this.stats.collected++;
+        }
+      }
+      for (const [id, d] of inst.deployments) {
+        if (d.ModifyIndex <= deploymentIndex && !listedDeployments.has(id)) {
+          inst.deployments.delete(id);
+          touched.add(jobId);
+          this.stats.collected++;
+        }
+      }
+      if (!inst.job && inst.allocs.size === 0 && inst.deployments.size === 0 && inst.blockedEvals.size === 0) this.#instances.delete(jobId);
+    }
+    this.stats.resyncs++;
+    if (touched.size) this.#notify(touched);
   }
 
   #setState(state: CacheState): CacheState {
