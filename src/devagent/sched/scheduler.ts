@@ -335,6 +335,9 @@ export class Scheduler {
 
   private updateInPlace(txn: Txn, job: Json, group: Json, a: Json, active: Json | undefined): void {
     a.Job = structuredClone(job);
+    // Nomad's inplaceUpdate hands the allocation to the evaluation that updated it (newAlloc.EvalID = eval.ID): the
+    // garbage collector then finds it under that evaluation, not under the one that placed it.
+    if (this.evalId) a.EvalID = this.evalId;
     // Nomad's plan apply stamps every allocation it upserts, in-place updates included.
     a.AllocModifyIndex = txn.index;
     // An in-place update joins the rollout; a healthy allocation stays healthy (its tasks did not restart).
