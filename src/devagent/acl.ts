@@ -79,6 +79,7 @@ export const routeCapabilities: RouteCapability[] = [
   { methods: ["GET"], path: /^\/v1\/namespaces$/, anyOf: [] },
   // Nomad lets a token read a namespace it holds any capability in; scoped tokens here hold theirs in every namespace.
   { methods: ["GET"], path: /^\/v1\/namespace\/[^/]+$/, anyOf: [] },
+  // Not listed, so management only, as System.GarbageCollect and System.ReconcileJobSummaries want: /v1/system/*.
 ];
 
 /**

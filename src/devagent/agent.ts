@@ -25,6 +25,7 @@ import { registerFsRoutes } from "./routes/fs-routes.js";
 import { registerJobRoutes } from "./routes/job-routes.js";
 import { registerNodeRoutes } from "./routes/node-routes.js";
 import { RequestCounter, registerStatsRoutes } from "./routes/stats-routes.js";
+import { registerSystemRoutes } from "./routes/system-routes.js";
 import { registerVariableRoutes } from "./routes/variable-routes.js";
 import type { RouteDeps } from "./routes/route-deps.js";
 import { Scheduler } from "./sched/scheduler.js";
@@ -131,6 +132,7 @@ export async function createDevAgent(options: DevAgentOptions, runtime: AgentRun
   registerFsRoutes(router, deps);
   registerNodeRoutes(router, deps);
   registerVariableRoutes(router, deps);
+  registerSystemRoutes(router, deps);
   const events = new EventBuffer(store);
   registerEventRoutes(router, deps, events, options.eventHeartbeatMs);
   const requests = new RequestCounter();

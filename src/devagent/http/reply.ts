@@ -33,3 +33,10 @@ export function sendText(res: ServerResponse, status: number, body: string): voi
   res.setHeader("Content-Length", Buffer.byteLength(body));
   res.end(body);
 }
+
+/** A handler that returns nothing (Nomad's wrap writes no body): 200, empty, no Content-Type, no index headers. */
+export function sendEmpty(res: ServerResponse): void {
+  res.statusCode = 200;
+  res.setHeader("Content-Length", 0);
+  res.end();
+}

@@ -210,6 +210,9 @@ export class JobService {
       job.Stable = existing.Stable;
     }
     this.store.jobs.set(key, job);
+    // Registering gives a summary its missing task groups back (updateSummaryWithJob).
+    const reconciled = this.store.summariesReconciled.get(key);
+    if (reconciled) reconciled.groupsCleared = false;
     const versions = (this.store.jobVersions.get(key) ?? []).filter((v) => v.Version !== job.Version);
     this.store.jobVersions.set(key, [job, ...versions].slice(0, trackedVersions));
     txn.touch("jobs", "job_versions");
@@ -227,9 +230,7 @@ export class JobService {
       return { ...empty, EvalID: r.EvalID, EvalCreateIndex: r.EvalCreateIndex, JobModifyIndex: r.JobModifyIndex, Index: r.Index };
     }
     const r = this.store.write((txn) => {
-      this.store.jobs.delete(key);
-      this.store.jobVersions.delete(key);
-      txn.touch("jobs", "job_versions");
+      this.store.deleteJob(txn, namespace, jobId);
       // Nomad 1.6-1.11 (this agent says 1.6.2) publish a purge as the job as it was before (its ModifyIndex older than
       // the event); only Nomad 2.0 adds JobEvent.Deleted. A stop is the job with Stop=true, written at the event's index.
       txn.event({ Topic: "Job", Type: "JobDeregistered", Key: jobId, Namespace: namespace, FilterKeys: null, Payload: { Job: existing } });

@@ -7,7 +7,6 @@ import { readJson } from "../http/request-context.js";
 import { sendJson, sendText, setQueryMeta } from "../http/reply.js";
 import type { Router } from "../http/router.js";
 import type { RouteDeps } from "./route-deps.js";
-import { forceGarbageCollect } from "../sched/garbage-collector.js";
 
 export const leaderAddr = "127.0.0.1:4647";
 
@@ -36,11 +35,6 @@ export function registerAgentRoutes(router: Router, deps: RouteDeps): void {
     sendJson(ctx.res, namespaceJson(name));
   });
   router.add("GET", "/v1/acl/token/self", (ctx) => sendJson(ctx.res, deps.tokenSelf(ctx.token)));
-  // command/agent/system_endpoint.go GarbageCollectRequest: PUT only (management token), 200 with an empty body.
-  router.add("PUT", "/v1/system/gc", (ctx) => {
-    forceGarbageCollect(deps.store);
-    ctx.res.writeHead(200).end();
-  });
 
   router.add("GET", "/v1/devagent/faults", (ctx) => sendJson(ctx.res, deps.faults.get()));
   router.add(["PUT", "POST"], "/v1/devagent/faults", async (ctx) => {

@@ -38,8 +38,10 @@ export function registerJobRoutes(router: Router, deps: RouteDeps): void {
       const jobs = [...store.jobs.values()]
         .filter((j) => inNs(ctx, j.Namespace) && j.ID.startsWith(prefix))
         .sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0));
-      const body = applyListFilter(jobs, filter).map((j) => jobStub(j, store.allocsOfJob(j.Namespace, j.ID), withMeta, store.evalsOfJob(j.Namespace, j.ID)));
-      return { index: store.indexOf("jobs", "allocs", "evals"), body };
+      const body = applyListFilter(jobs, filter).map((j) =>
+        jobStub(j, store.allocsOfJob(j.Namespace, j.ID), withMeta, store.evalsOfJob(j.Namespace, j.ID), store.summariesReconciled.get(jobKey(j.Namespace, j.ID))),
+      );
+      return { index: store.indexOf("jobs", "job_summary", "allocs", "evals"), body };
     }),
   );
   router.add(["PUT", "POST"], "/v1/jobs", async (ctx) => {
@@ -177,7 +179,8 @@ async function jobSub(ctx: RequestContext, deps: RouteDeps, jobId: string, sub: 
       return blockingQuery(ctx, store, () => {
         const job = store.jobs.get(key);
         if (!job) throw notFound("job not found");
-        return { index: store.indexOf("jobs", "allocs", "evals"), body: jobSummary(job, store.allocsOfJob(job.Namespace, job.ID), store.evalsOfJob(job.Namespace, job.ID)) };
+        const body = jobSummary(job, store.allocsOfJob(job.Namespace, job.ID), store.evalsOfJob(job.Namespace, job.ID), store.summariesReconciled.get(key));
+        return { index: store.indexOf("jobs", "job_summary", "allocs", "evals"), body };
       });
     case "evaluate": {
       if (!isWrite(ctx.req.method)) throw methodNotAllowed();

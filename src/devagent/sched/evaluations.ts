@@ -40,11 +40,12 @@ export function newEvaluation(txn: Txn, job: Json, triggeredBy: string, extra: J
   };
 }
 
-export function evalEvent(txn: Txn, ev: Json): void {
+/** `type` is the event type of the write's message (Nomad names an event after the raft message that made it). */
+export function evalEvent(txn: Txn, ev: Json, type = "EvaluationUpdated"): void {
   txn.touch("evals");
   txn.event({
     Topic: "Evaluation",
-    Type: "EvaluationUpdated",
+    Type: type,
     Key: ev.ID,
     Namespace: ev.Namespace,
     FilterKeys: [ev.JobID, ev.DeploymentID].filter(Boolean),

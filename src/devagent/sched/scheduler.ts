@@ -2,6 +2,7 @@
 // AllocRunner (the runtime half), feeds the runners' state back into the store, and drives deployments (rolling,
 // canary, blue/green, auto-promote, auto-revert, progress deadline) from the runners' health reports.
 
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { AllocRunner, CreateAllocRunner, HealthSettings } from "../alloc-runtime.js";
 import type { Logger } from "../../log.js";
@@ -50,6 +51,8 @@ export class Scheduler {
   private flushQueued = false;
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly failedAt = new Map<string, number>();
+  /** Runners of garbage-collected allocations still being torn down (close waits for them). */
+  private readonly dying = new Set<Promise<void>>();
   private closed = false;
   /** The evaluation the current `process` pass works for; new allocations carry its ID. */
   private evalId = "";
@@ -696,6 +699,11 @@ export class Scheduler {
     });
   }
 
+  /** Whether a failed allocation of the job waits for its reschedule delay (Nomad: a pending follow-up evaluation). */
+  awaitsReschedule(namespace: string, jobId: string): boolean {
+    return this.timers.has(`resched:${namespace}:${jobId}`);
+  }
+
   private wakeAt(key: string, atMs: number, job: Json): void {
     this.setTimer(key, Math.max(0, atMs - Date.now()), () => {
       const current = this.store.jobs.get(jobKey(job.Namespace, job.ID));
@@ -720,12 +728,33 @@ export class Scheduler {
     this.timers.delete(key);
   }
 
+  /**
+   * The client's side of the server garbage-collecting allocations (Nomad's client.removeAlloc): it stops tracking
+   * them, destroys their runners and removes their alloc dirs, so their client endpoints answer "Unknown allocation".
+   */
+  forgetAllocs(ids: Iterable<string>): void {
+    for (const id of ids) {
+      this.failedAt.delete(id);
+      this.dirty.delete(id);
+      const runner = this.runners.get(id);
+      if (!runner) continue;
+      this.runners.delete(id);
+      const gone: Promise<void> = runner
+        .stop("alloc garbage collected")
+        .then(() => rmSync(runner.allocDir, { recursive: true, force: true }))
+        .catch((e) => this.deps.log.warn("removing a collected allocation failed", { alloc: id, error: e }))
+        .finally(() => this.dying.delete(gone));
+      this.dying.add(gone);
+    }
+  }
+
   /** Stops every task of every allocation and waits for the processes to be gone. */
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     await Promise.allSettled([...this.runners.values()].map((r) => r.stop("agent shutting down")));
+    await Promise.allSettled([...this.dying]);
   }
 }
 

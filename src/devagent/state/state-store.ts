@@ -3,7 +3,7 @@
 // stream reads the events every write publishes.
 
 export type Json = Record<string, any>;
-export type Table = "jobs" | "job_versions" | "allocs" | "evals" | "deployments" | "scaling_events" | "variables";
+export type Table = "jobs" | "job_versions" | "job_summary" | "allocs" | "evals" | "deployments" | "scaling_events" | "variables";
 
 export interface StoreEvent {
   Topic: "Job" | "Allocation" | "Evaluation" | "Deployment";
@@ -13,6 +13,16 @@ export interface StoreEvent {
   FilterKeys: string[] | null;
   Index: number;
   Payload: Json;
+}
+
+/**
+ * What Nomad's ReconcileJobSummaries left in a job's summary: ModifyIndex `index`, Queued back to 0 until an
+ * evaluation reports queued allocations again; a periodic or parameterized job's summary rebuilt with no task groups at
+ * all (`groupsCleared`), until the job is registered again (updateSummaryWithJob adds the missing groups back).
+ */
+export interface SummaryReconciliation {
+  index: number;
+  groupsCleared: boolean;
 }
 
 export interface Txn {
@@ -81,6 +91,11 @@ export class StateStore {
   readonly deployments = new JobIndexedTable();
   /** Scaling events per job and group (GET /v1/job/:id/scale "Events"). */
   readonly scalingEvents = new Map<string, Record<string, Json[]>>();
+  /**
+   * Per job, the last PUT /v1/system/reconcile/summaries, which rebuilt its JobSummary (see SummaryReconciliation).
+   * Summaries are otherwise derived from the job's allocations and evaluations when served.
+   */
+  readonly summariesReconciled = new Map<string, SummaryReconciliation>();
   /** Nomad Variables per namespace/path (jobKey(namespace, path)), stored decrypted: there is no keyring here. */
   readonly variables = new Map<string, Json>();
 
@@ -130,6 +145,23 @@ export class StateStore {
 
   evalsOfJob(namespace: string, jobId: string): Json[] {
     return this.evals.ofJob(namespace, jobId);
+  }
+
+  /**
+   * Nomad's DeleteJobTxn (a purge, or the garbage collector's batch deregister): the job, its versions, its summary
+   * and its scaling events go; its allocations, evaluations and deployments stay (the garbage collector reaps those
+   * on its own terms). Returns the job as it was, undefined when there is none.
+   */
+  deleteJob(txn: Txn, namespace: string, id: string): Json | undefined {
+    const key = jobKey(namespace, id);
+    const job = this.jobs.get(key);
+    if (!job) return undefined;
+    this.jobs.delete(key);
+    this.jobVersions.delete(key);
+    this.scalingEvents.delete(key);
+    this.summariesReconciled.delete(key);
+    txn.touch("jobs", "job_versions", "job_summary", "scaling_events");
+    return job;
   }
 
   /** Deployments of a job, newest first. */
