@@ -482,6 +482,13 @@ export class InstanceCache {
       const jobId = await this.#applyEvent(event, signal);
       if (jobId) touched.add(jobId);
     }
+    for (const jobId of removedWithoutJobEvent(batch, this.#nomad.namespace, this.#prefix)) {
+      const inst = this.#instances.get(jobId);
+      if (inst?.job && (inst.job.ModifyIndex ?? 0) < batch.index) {
+        inst.job = undefined;
+        touched.add(jobId);
+      }
+    }
     this.#applied = batch.index;
     this.stats.batches++;
     this.#wakeWaiters();
@@ -596,9 +603,32 @@ function incarnationAllocs(inst: CachedInstance): AllocListStub[] {
 const byId = (a: AllocListStub, b: AllocListStub) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0);
 
 /**
+ * Jobs this batch removed without saying so in a Job event. Nomad 1.6.0-1.7.4 publish nothing for a removed job (a
+ * purge, or garbage collection): the write shows only as the job-deregister evaluation it creates. A stop creates the
+ * same evaluation but also publishes the stopped job, written at the batch's index; a purge publishes no such job
+ * (1.7.5+ publish the job as it was, older than the batch: isJobDeletion). Later updates of that evaluation were
+ * created earlier, so only an evaluation created in this very batch counts.
+ */
+function removedWithoutJobEvent(batch: IndexedBatch, namespace: string, prefix: string): string[] {
+  const deregistered = new Set<string>();
+  const written = new Set<string>();
+  for (const event of batch.events) {
+    if (event.Namespace && namespace && event.Namespace !== namespace) continue;
+    const e = event.Payload?.Evaluation;
+    if (event.Topic === "Evaluation" && e?.TriggeredBy === "job-deregister" && e.CreateIndex === batch.index && e.JobID?.startsWith(prefix)) {
+      deregistered.add(e.JobID);
+    }
+    const job = event.Payload?.Job;
+    if (event.Topic === "Job" && job?.ID && (job.ModifyIndex ?? 0) === batch.index) written.add(job.ID);
+  }
+  return [...deregistered].filter((id) => !written.has(id));
+}
+
+/**
  * Whether a Job event reports the job's removal (a purge, or garbage collection). Nomad 2.0 says so (JobEvent.Deleted);
- * before it (1.6-1.11) a removal is published as the job as it was before, so its ModifyIndex is older than the event,
- * while a stop (deregister without purge) publishes the stopped job written at the event's index.
+ * 1.7.5-1.11 publish the job as it was before, so its ModifyIndex is older than the event, while a stop (deregister
+ * without purge) publishes the stopped job written at the event's index. 1.6.0-1.7.4 publish no Job event for a
+ * removal at all: removedWithoutJobEvent.
  */
 function isJobDeletion(event: StreamEvent, job: Job): boolean {
   if (event.Payload?.Deleted === true) return true;

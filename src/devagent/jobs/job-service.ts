@@ -231,9 +231,9 @@ export class JobService {
     }
     const r = this.store.write((txn) => {
       this.store.deleteJob(txn, namespace, jobId);
-      // Nomad 1.6-1.11 (this agent says 1.6.2) publish a purge as the job as it was before (its ModifyIndex older than
-      // the event); only Nomad 2.0 adds JobEvent.Deleted. A stop is the job with Stop=true, written at the event's index.
-      txn.event({ Topic: "Job", Type: "JobDeregistered", Key: jobId, Namespace: namespace, FilterKeys: null, Payload: { Job: existing } });
+      // Nomad 1.6.0-1.7.4 (this agent says 1.6.2) publish no Job event for a purge: nomad/state/events.go has no "jobs"
+      // case for deleted rows until 1.7.5/1.8.0 (which publish the job as it was; 2.0 adds JobEvent.Deleted). The write
+      // shows on the stream only as the job-deregister evaluation below. A stop publishes the job with Stop=true.
       const ev = this.scheduler.createEval(txn, existing, "job-deregister");
       return { ...empty, EvalID: ev.ID, EvalCreateIndex: txn.index, JobModifyIndex: txn.index, Index: txn.index };
     });
