@@ -20,6 +20,7 @@ import { listJobAllocations } from "../nomad/jobs.js";
 import type { NomadHttp } from "../nomad/nomad-http.js";
 import type { AllocListStub } from "../nomad/types.js";
 import type { InstanceCache } from "./instance-cache.js";
+import { ChangeSignal } from "./change-signal.js";
 
 export type AllocListener = (allocs: AllocListStub[] | ProviderError) => void;
 
@@ -95,30 +96,19 @@ export class AllocWatch {
   /** Publishes the cache's list of the job at once and after each batch touching it; returns once the cache is not live. */
   async #fromCache(cache: InstanceCache, jobId: string, watch: Watch): Promise<void> {
     const signal = watch.abort.signal;
-    let dirty = true;
-    let wake = () => {};
-    // The cache calls these from its event loop: they only mark and wake, the listeners run here.
-    const poke = () => {
-      dirty = true;
-      wake();
-    };
-    const offChange = cache.onChange((jobIds) => {
-      if (jobIds.has(jobId)) poke();
-    });
-    const offLive = cache.onLiveChange(poke);
-    signal.addEventListener("abort", poke, { once: true });
+    // Rung by the cache's event loop (a batch touching the job, or a state change); the listeners run here.
+    const changes = new ChangeSignal();
+    const unfollow = cache.follow(jobId, changes);
     try {
-      while (!signal.aborted) {
-        if (!dirty) await new Promise<void>((resolve) => (wake = resolve));
-        dirty = false;
+      for (;;) {
         const allocs = cache.allocationList(jobId);
         if (!allocs || signal.aborted) return;
         this.#publish(watch, allocs);
+        // Rejects only when the watch ends.
+        if (!(await changes.next(signal).then(() => true, () => false))) return;
       }
     } finally {
-      offChange();
-      offLive();
-      signal.removeEventListener("abort", poke);
+      unfollow();
     }
   }
 
