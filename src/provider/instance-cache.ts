@@ -34,6 +34,7 @@ import type { Logger } from "../log.js";
 import {
   allocatedPorts,
   blockedPlacementFrom,
+  byId,
   instanceStatusFrom,
   placementMayBeBlocked,
   statusMarks,
@@ -196,14 +197,6 @@ export class InstanceCache {
   /** The cached entry of a job (for Resources, Logs and tests); undefined when the cache is not live. */
   instance(jobId: string): CachedInstance | undefined {
     return this.live ? this.#instances.get(jobId) : undefined;
-  }
-
-  /** The allocations Nomad would list for the job now (GET /v1/job/:id/allocations), or undefined when not live. */
-  allocations(jobId: string): AllocListStub[] | undefined {
-    if (!this.live) return undefined;
-    const inst = this.#instances.get(jobId);
-    if (!inst?.job) return undefined;
-    return incarnationAllocs(inst);
   }
 
   /**
@@ -599,8 +592,6 @@ function incarnationAllocs(inst: CachedInstance): AllocListStub[] {
   for (const a of inst.allocs.values()) if (a.CreateIndex >= created) out.push(a);
   return out;
 }
-
-const byId = (a: AllocListStub, b: AllocListStub) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0);
 
 /**
  * Jobs this batch removed without saying so in a Job event. Nomad 1.6.0-1.7.4 publish nothing for a removed job (a

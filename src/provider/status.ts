@@ -223,7 +223,8 @@ export function instanceStatusFrom(input: StatusInput): InstanceStatus {
   });
 }
 
-const byId = (a: { ID: string }, b: { ID: string }) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0);
+/** Allocation ID order, the order Nomad lists a job's allocations in. */
+export const byId = (a: { ID: string }, b: { ID: string }) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0);
 
 function portsOf(alloc: AllocListStub | Allocation, known: ReadonlyMap<string, AllocatedPort[]> | undefined): AllocatedPort[] {
   const own = allocatedPorts(alloc);
