@@ -95,8 +95,8 @@ export class InstanceCache {
   #waiters = new Set<{ index: number; wake: () => void }>();
   readonly #listeners = new Set<(jobIds: ReadonlySet<string>) => void>();
   readonly #stateListeners = new Set<(state: CacheState, was: CacheState) => void>();
-  /** Computed statuses by job ID, dropped when an event touches the job (shared by every reader of that job). */
-  readonly #memo = new Map<string, Promise<InstanceStatus | undefined>>();
+  /** Computed snapshots (status and what it was computed from) by job ID, dropped when an event touches the job. */
+  readonly #memo = new Map<string, Promise<StatusSnapshot>>();
   /** Jobs a re-prime changed, announced when the cache serves again (not before: readers would only read Nomad). */
   #primed: Set<string> | undefined;
   #runSignal: AbortSignal | undefined;
@@ -240,13 +240,23 @@ export class InstanceCache {
    * deployments show an auto-revert costs a read (its version history).
    */
   async status(jobId: string, signal: AbortSignal | undefined, floor?: StatusMarks): Promise<InstanceStatus | undefined> {
+    const snapshot = await this.snapshot(jobId, signal);
+    if (!snapshot || (floor && !atLeast(snapshot.marks, floor))) return undefined;
+    return snapshot.status;
+  }
+
+  /**
+   * What readInstanceStatus reports (status, marks, job, allocations, blocked placement) from memory, for Status,
+   * WatchStatus and writes waiting for their instance to converge; undefined when the cache cannot answer (as
+   * status()). Computed once per change of the job and shared (read-only); the job is the compact one.
+   */
+  async snapshot(jobId: string, signal: AbortSignal | undefined): Promise<StatusSnapshot | undefined> {
     if (!(await this.#caughtUp(signal))) return undefined;
     const inst = this.#instances.get(jobId);
     if (!inst?.job) return undefined;
-    if (floor && !atLeast(this.#marks(inst), floor)) return undefined;
     let memo = this.#memo.get(jobId);
     if (!memo) {
-      const computing = this.#compute(inst);
+      const computing = this.#compute(inst, inst.job);
       memo = computing;
       this.#memo.set(jobId, computing);
       computing.catch(() => {
@@ -254,28 +264,6 @@ export class InstanceCache {
       });
     }
     return memo;
-  }
-
-  /**
-   * What readInstanceStatus reports (status, job, allocations, blocked placement) from memory, for writes waiting for
-   * their instance to converge; undefined when the cache cannot answer (as status()). The job is the compact one.
-   */
-  async snapshot(jobId: string, signal: AbortSignal | undefined): Promise<StatusSnapshot | undefined> {
-    const status = await this.status(jobId, signal);
-    const inst = this.live ? this.#instances.get(jobId) : undefined;
-    if (!status || !inst?.job) return undefined;
-    const allocations = incarnationAllocs(inst).sort(byId);
-    const placementBlocked = placementMayBeBlocked(inst.job, allocations) ? blockedPlacementFrom(inst.blockedEvals.values()) : "";
-    return {
-      status,
-      marks: this.#marks(inst),
-      job: inst.job,
-      allocations,
-      allocationsIndex: undefined,
-      deploymentIndex: undefined,
-      placementBlocked,
-      cached: true,
-    };
   }
 
   /** Rings `changes` whenever a batch touches the job or the cache's state changes; returns the unsubscribe. */
@@ -291,23 +279,16 @@ export class InstanceCache {
   }
 
   /** Computed with the cache's own signal: the result is shared, so one reader's cancellation must not fail the rest. */
-  async #compute(inst: CachedInstance): Promise<InstanceStatus | undefined> {
-    const job = inst.job;
-    if (!job) return undefined;
-    const allocations = incarnationAllocs(inst);
+  async #compute(inst: CachedInstance, job: Job): Promise<StatusSnapshot> {
+    const allocations = incarnationAllocs(inst).sort(byId);
     const deployments = [...inst.deployments.values()].sort((a, b) => b.CreateIndex - a.CreateIndex);
     const deployment = deployments[0];
+    const marks = statusMarks(job, allocations, deployment);
     const status = instanceStatusFrom({ job, allocations, deployment });
     const reverted = await autoRevertNoticeWith(this.#nomad, job, deployment, deployments, this.#runSignal);
-    const blocked = placementMayBeBlocked(job, allocations) ? blockedPlacementFrom(inst.blockedEvals.values()) : "";
-    return withNotices(status, reverted, blocked);
-  }
-
-  /** The same marks readInstanceStatus reports, from the cached objects. */
-  #marks(inst: CachedInstance): StatusMarks {
-    let deployment: Deployment | undefined;
-    for (const d of inst.deployments.values()) if (!deployment || d.CreateIndex > deployment.CreateIndex) deployment = d;
-    return statusMarks(inst.job!, incarnationAllocs(inst), deployment);
+    const placementBlocked = placementMayBeBlocked(job, allocations) ? blockedPlacementFrom(inst.blockedEvals.values()) : "";
+    withNotices(status, reverted, placementBlocked);
+    return { status, marks, job, allocations, allocationsIndex: undefined, deploymentIndex: undefined, placementBlocked, cached: true };
   }
 
   async #run(signal: AbortSignal): Promise<void> {
