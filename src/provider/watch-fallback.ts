@@ -1,8 +1,8 @@
-// WatchStatus without an event stream: three namespace-wide blocking queries (jobs, allocations, deployments) shared
-// by every watcher of the process. Each answer is reduced to a per-job fingerprint (row count and highest
+// WatchStatus without an event stream: three blocking queries on the namespace's lists (jobs, allocations, deployments)
+// shared by every watcher of the process. Each answer is reduced to a per-job fingerprint (row count and highest
 // ModifyIndex); a watched job whose fingerprint moved is rung. Nomad sends only the rows of the plugin's jobs (`prefix`
-// and `filter` on the lists), not the whole namespace's. The connection count stays at three however many
-// instances are watched, so a fallback never starves the transport's pool for the plugin's other calls.
+// and `filter` on the lists), not the whole namespace's. The connection count stays at three however many instances are
+// watched, so a fallback never starves the transport's pool for the plugin's other calls.
 
 import { delayUnlessAborted } from "../abortable-delay.js";
 import type { NomadHttp } from "../nomad/nomad-http.js";

@@ -5,8 +5,9 @@
 // When the cache cannot answer (priming, its stream down or refused, the plugin's own write not applied in time),
 // the watcher reads Nomad, and a later cached answer is only taken once the cache has seen at least what that read
 // saw (StatusMarks), so a watcher's messages never go backwards when it moves between the two.
-// While the cache cannot follow the stream (refused, or failing to reconnect), namespace-wide blocking queries ring
-// the watchers instead (watch-fallback.ts); the cache keeps retrying, and once it serves again the fallback stops.
+// While the cache cannot follow the stream (refused, or failing to reconnect), blocking queries on the lists of the
+// plugin's jobs ring the watchers instead (watch-fallback.ts); the cache keeps retrying, and once it serves again the
+// fallback stops.
 // A re-prime rings every watcher, so a change during a drop is seen once: each watcher compares before sending.
 
 import { create, equals } from "@bufbuild/protobuf";
@@ -32,7 +33,7 @@ export class StatusHub {
   readonly #watchers = new Map<string, Set<Watcher>>();
   #count = 0;
   #subscriptions: (() => void)[] = [];
-  /** The namespace-wide blocking-query follower, while the cache cannot follow the event stream. */
+  /** The blocking-query follower (watch-fallback.ts), while the cache cannot follow the event stream. */
   #fallback: AbortController | undefined;
 
   constructor(nomad: NomadHttp, log: Logger, cache: InstanceCache) {
